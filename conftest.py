@@ -1,0 +1,1 @@
+pytest_plugins = ["dmt_shared.pytest_plugin"]

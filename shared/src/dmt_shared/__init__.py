@@ -1,0 +1,1 @@
+"""Code every DMT component shares: settings, database engines, tokens, errors, HTTP, contracts."""

@@ -1,0 +1,91 @@
+"""The wiring every DMT component shares, in one place: request ids, problem details,
+token verification, health endpoints and the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from litestar import Litestar
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler, Middleware
+
+from dmt_shared.health import ReadyCheck, health_router
+from dmt_shared.http import ServiceClient, UpstreamError, UpstreamUnavailable, upstream_error_handler, upstream_unavailable_handler
+from dmt_shared.problems import exception_handlers
+from dmt_shared.request_id import RequestIdMiddleware, configure_logging
+from dmt_shared.security import token_auth
+from dmt_shared.contracts import JWKS_PATH
+from dmt_shared.tokens import TokenVerifier
+
+
+def openapi_config(title: str, version: str, description: str = "") -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title=title,
+        version=version,
+        description=description,
+        path="/schema",
+        render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+            }
+        ),
+        security=[{"BearerToken": []}],
+    )
+
+
+def jwks_from(client: ServiceClient) -> Callable[[], Any]:
+    """Fetch the auth service's public keys through ``client``."""
+
+    async def fetch() -> dict[str, Any]:
+        return await client.json("GET", JWKS_PATH)
+
+    return fetch
+
+
+def all_exception_handlers() -> dict[Any, Any]:
+    handlers = exception_handlers()
+    handlers[UpstreamUnavailable] = upstream_unavailable_handler
+    handlers[UpstreamError] = upstream_error_handler
+    return handlers
+
+
+def create_component_app(
+    *,
+    service: str,
+    title: str,
+    version: str,
+    route_handlers: Sequence[ControllerRouterHandler],
+    verifier: TokenVerifier,
+    ready_checks: dict[str, ReadyCheck],
+    public_paths: Iterable[str] = (),
+    lifespan: Sequence[Any] = (),
+    on_startup: Sequence[Callable[..., Any]] = (),
+    on_shutdown: Sequence[Callable[..., Any]] = (),
+    extra_middleware: Sequence[Middleware] = (),
+    dependencies: dict[str, Any] | None = None,
+    state: dict[str, Any] | None = None,
+    description: str = "",
+    debug: bool = False,
+    log_level: str = "INFO",
+    plugins: Sequence[Any] = (),
+) -> Litestar:
+    from litestar.datastructures import State
+
+    configure_logging(log_level)
+    return Litestar(
+        route_handlers=[health_router(service, ready_checks), *route_handlers],
+        middleware=[RequestIdMiddleware, token_auth(verifier, exclude=public_paths), *extra_middleware],
+        exception_handlers=all_exception_handlers(),
+        openapi_config=openapi_config(title, version, description),
+        lifespan=list(lifespan),
+        on_startup=list(on_startup),
+        on_shutdown=list(on_shutdown),
+        dependencies=dependencies or {},
+        state=State(state or {}),
+        plugins=list(plugins),
+        debug=debug,
+    )

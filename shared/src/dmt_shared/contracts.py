@@ -1,0 +1,116 @@
+"""What components say to each other over HTTP: paths, field maps and message types.
+
+A component never imports another component's code; it imports these contracts.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+# ---------------------------------------------------------------- catalogs (masterdata)
+
+#: The eleven catalogs: URL kind -> English title.
+CATALOG_KINDS: dict[str, str] = {
+    "part-numbers": "Part numbers",
+    "work-centers": "Work centers",
+    "customers": "Customers",
+    "levels": "Levels",
+    "areas": "Areas",
+    "calibrations": "Calibrations",
+    "inspection-items": "Inspection items",
+    "prepared-by": "Prepared by",
+    "process-codes": "Process codes",
+    "dispositions": "Dispositions",
+    "failure-codes": "Failure codes",
+}
+
+#: Record fields that point to a catalog entry -> the catalog kind.
+RECORD_CATALOG_FIELDS: dict[str, str] = {
+    "part_number_id": "part-numbers",
+    "work_center_id": "work-centers",
+    "customer_id": "customers",
+    "level_id": "levels",
+    "area_id": "areas",
+    "prepared_by_id": "prepared-by",
+    "inspection_item_id": "inspection-items",
+    "process_code_id": "process-codes",
+    "final_disposition_id": "dispositions",
+    "failure_code_id": "failure-codes",
+}
+
+#: Record fields that point to a user.
+RECORD_USER_FIELDS: tuple[str, ...] = (
+    "created_by_id",
+    "analysis_by_id",
+    "engineer_id",
+    "disposition_approved_by_id",
+)
+
+
+def label_field(id_field: str) -> str:
+    """``part_number_id`` -> ``part_number``: where an aggregated read puts the label."""
+    return id_field.removesuffix("_id")
+
+
+CATALOG_LOOKUP_PATH = "/api/v1/catalogs/lookup"
+MAX_LOOKUP = 1000
+
+
+class CatalogRef(msgspec.Struct, frozen=True):
+    kind: str
+    id: int
+
+
+class CatalogLookupRequest(msgspec.Struct):
+    items: Annotated[list[CatalogRef], msgspec.Meta(max_length=MAX_LOOKUP)]
+
+
+class CatalogEntrySummary(msgspec.Struct):
+    id: int
+    kind: str
+    item_number: str
+    item_name: str
+    is_active: bool
+
+
+class CatalogLookupResponse(msgspec.Struct):
+    items: list[CatalogEntrySummary]
+    missing: list[CatalogRef]
+
+
+# ---------------------------------------------------------------- users (auth)
+
+USER_LOOKUP_PATH = "/api/v1/users/lookup"
+JWKS_PATH = "/api/v1/auth/jwks"
+
+
+class UserLookupRequest(msgspec.Struct):
+    ids: Annotated[list[int], msgspec.Meta(max_length=MAX_LOOKUP)]
+
+
+class UserSummary(msgspec.Struct):
+    id: int
+    username: str
+    full_name: str
+    role: str
+    is_active: bool
+
+
+class UserLookupResponse(msgspec.Struct):
+    items: list[UserSummary]
+    missing: list[int]
+
+
+# ---------------------------------------------------------------- records
+
+CATALOG_USAGE_PATH = "/api/v1/records/usage"
+
+
+class CatalogUsage(msgspec.Struct):
+    """How many records point to one catalog entry (asked before deleting it)."""
+
+    kind: str
+    id: int
+    records: int
