@@ -13,7 +13,13 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler, Middleware
 
 from dmt_shared.health import ReadyCheck, health_router
-from dmt_shared.http import ServiceClient, UpstreamError, UpstreamUnavailable, upstream_error_handler, upstream_unavailable_handler
+from dmt_shared.http import (
+    ServiceClient,
+    UpstreamError,
+    UpstreamUnavailable,
+    upstream_error_handler,
+    upstream_unavailable_handler,
+)
 from dmt_shared.problems import exception_handlers
 from dmt_shared.request_id import RequestIdMiddleware, configure_logging
 from dmt_shared.security import token_auth

@@ -122,7 +122,9 @@ def forwarded_headers(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 
 def upstream_unavailable_handler(request: Request[Any, Any, Any], exc: UpstreamUnavailable) -> Response[Any]:
-    return problem_response(503, str(exc), instance=request.url.path, headers={"Retry-After": "2"}, extra={"service": exc.service})
+    return problem_response(
+        503, str(exc), instance=request.url.path, headers={"Retry-After": "2"}, extra={"service": exc.service}
+    )
 
 
 def upstream_error_handler(request: Request[Any, Any, Any], exc: UpstreamError) -> Response[Any]:

@@ -194,5 +194,3 @@ def exception_handlers() -> dict[Any, Any]:
         NotFoundError: _not_found_handler,
         Exception: _internal_handler,
     }
-
-

@@ -38,13 +38,17 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         token = bearer_token(connection)
         if token is None:
-            raise NotAuthorizedException("sign in first: a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+            raise NotAuthorizedException(
+                "sign in first: a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+            )
         try:
             principal = await self.verifier.verify(token)
         except InvalidToken as exc:
             raise NotAuthorizedException(f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from exc
         except KeysUnavailable as exc:
-            raise unavailable("tokens cannot be verified right now: the auth service's keys are unreachable", retry_after=2) from exc
+            raise unavailable(
+                "tokens cannot be verified right now: the auth service's keys are unreachable", retry_after=2
+            ) from exc
         return AuthenticationResult(user=principal, auth=token)
 
 

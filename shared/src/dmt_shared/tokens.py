@@ -65,7 +65,9 @@ def public_jwk(public_key: Ed25519PublicKey) -> dict[str, str]:
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     x = _b64url(raw)
     # RFC 7638 thumbprint: the required members in lexicographic order, no spaces.
-    thumb = hashlib.sha256(json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":")).encode()).digest()
+    thumb = hashlib.sha256(
+        json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":")).encode()
+    ).digest()
     return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": _b64url(thumb), "alg": ALGORITHM, "use": "sig"}
 
 

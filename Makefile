@@ -1,0 +1,53 @@
+# DMT: one command to run (`make run`), one to test (`make test`). `make help` lists every target.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+
+COMPONENTS := shared services/auth services/masterdata services/records gateway
+PYPROJECTS := $(addsuffix /pyproject.toml,$(COMPONENTS))
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-fast test-e2e lint format typecheck compose-config clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): $(PYPROJECTS) requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "DMT needs Python 3.11 or newer (PYTHON=$(PYTHON))")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e "shared[postgres,mysql]" -e services/auth -e services/masterdata -e services/records -e gateway -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install every component (done by run and test too)
+
+run: $(STAMP) ## Start the three services and the gateway on SQLite (migrates, loads demo data); Ctrl-C stops all
+	$(PY) scripts/run.py
+
+test: $(STAMP) ## Run the whole test suite (PostgreSQL/MariaDB too when DMT_TEST_POSTGRES_URL/DMT_TEST_MARIADB_URL are set)
+	$(BIN)/pytest
+
+test-fast: $(STAMP) ## Run the suite without the end-to-end tests that start real processes
+	$(BIN)/pytest -m "not e2e"
+
+test-e2e: $(STAMP) ## Run only the end-to-end tests (real processes on free ports)
+	$(BIN)/pytest -m e2e
+
+lint: $(STAMP) ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared/src services/auth/src services/masterdata/src services/records/src gateway/src
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+compose-config: ## Validate compose.yaml with docker compose (needs the docker CLI with compose)
+	docker compose config --quiet
+
+clean: ## Remove the virtual environment, caches and the local SQLite data
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,97 @@
+"""What every component answers the same way: problem details, request ids, health, tokens."""
+
+from typing import Annotated
+
+import msgspec
+from litestar import get, post
+from litestar.testing import AsyncTestClient
+
+from dmt_shared.app import create_component_app
+from dmt_shared.problems import FieldError, unprocessable
+from dmt_shared.testing import TokenFactory
+from dmt_shared.tokens import Role
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True):
+    quantity: Annotated[int, msgspec.Meta(ge=1)]
+    operation: Annotated[str, msgspec.Meta(min_length=1, max_length=10)]
+
+
+@post("/things")
+async def create_thing(data: Body) -> dict[str, int]:
+    return {"quantity": data.quantity}
+
+
+@get("/things/{thing_id:int}")
+async def read_thing(thing_id: int) -> dict[str, int]:
+    raise unprocessable([FieldError("part_number_id", f"no part-numbers entry {thing_id}")])
+
+
+async def _broken() -> None:
+    raise RuntimeError("database gone")
+
+
+def _app(tokens: TokenFactory, ready_ok: bool = True):
+    async def ok() -> None:
+        return None
+
+    return create_component_app(
+        service="example",
+        title="Example",
+        version="1",
+        route_handlers=[create_thing, read_thing],
+        verifier=tokens.verifier(),
+        ready_checks={"database": ok if ready_ok else _broken},
+    )
+
+
+async def test_bad_input_is_a_400_problem_naming_each_field(tokens: TokenFactory) -> None:
+    async with AsyncTestClient(_app(tokens)) as client:
+        headers = tokens.headers(Role.INSPECTOR)
+        cases = {
+            "quantity": {"quantity": -1, "operation": "cut"},
+            "operation": {"quantity": 1, "operation": "x" * 11},
+            "extra": {"quantity": 1, "operation": "cut", "extra": 1},
+        }
+        for field, body in cases.items():
+            response = await client.post("/things", json=body, headers=headers)
+            assert response.status_code == 400
+            assert response.headers["content-type"].startswith("application/problem+json")
+            problem = response.json()
+            assert [e["field"] for e in problem["errors"]] == [field]
+        missing = await client.post("/things", json={"quantity": 2}, headers=headers)
+        assert missing.json()["errors"] == [{"field": "operation", "message": "this field is required"}]
+
+
+async def test_semantic_errors_are_422_with_the_field(tokens: TokenFactory) -> None:
+    async with AsyncTestClient(_app(tokens)) as client:
+        response = await client.get("/things/9", headers=tokens.headers())
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "part_number_id"
+
+
+async def test_no_token_foreign_token_and_expired_token_get_401(tokens: TokenFactory) -> None:
+    async with AsyncTestClient(_app(tokens)) as client:
+        assert (await client.get("/things/1")).status_code == 401
+        foreign = TokenFactory().headers()
+        assert (await client.get("/things/1", headers=foreign)).status_code == 401
+        expired = tokens.headers(ttl_seconds=1, now=0)
+        assert (await client.get("/things/1", headers=expired)).status_code == 401
+
+
+async def test_request_id_is_kept_or_made(tokens: TokenFactory) -> None:
+    async with AsyncTestClient(_app(tokens)) as client:
+        given = await client.get("/health", headers={"X-Request-ID": "abc-123"})
+        assert given.headers["x-request-id"] == "abc-123"
+        made = await client.get("/health")
+        assert len(made.headers["x-request-id"]) == 32
+
+
+async def test_health_and_readiness(tokens: TokenFactory) -> None:
+    async with AsyncTestClient(_app(tokens)) as client:
+        assert (await client.get("/health")).json()["status"] == "ok"
+        assert (await client.get("/health/ready")).status_code == 200
+    async with AsyncTestClient(_app(tokens, ready_ok=False)) as client:
+        response = await client.get("/health/ready")
+        assert response.status_code == 503
+        assert "database gone" in response.json()["checks"]["database"]

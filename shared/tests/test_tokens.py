@@ -1,0 +1,84 @@
+"""Access tokens are accepted only when signed by the published key, unaltered and unexpired."""
+
+import base64
+import json
+import time
+
+import pytest
+
+from dmt_shared.testing import TokenFactory
+from dmt_shared.tokens import InvalidToken, KeysUnavailable, Role, TokenVerifier
+
+
+async def test_a_token_from_the_published_key_names_the_user_and_role(tokens: TokenFactory) -> None:
+    principal = await tokens.verifier().verify(tokens.token(Role.INSPECTOR, user_id=7, username="INS007"))
+    assert (principal.id, principal.username, principal.role) == (7, "INS007", Role.INSPECTOR)
+
+
+async def test_a_token_signed_with_another_key_is_refused(tokens: TokenFactory) -> None:
+    with pytest.raises(InvalidToken, match="unknown key"):
+        await tokens.verifier().verify(TokenFactory().token())
+
+
+async def test_a_token_with_the_same_kid_but_another_key_is_refused(tokens: TokenFactory) -> None:
+    forger = TokenFactory()
+    forger.signer.jwk["kid"] = tokens.signer.kid  # pretend to be the real key
+    with pytest.raises(InvalidToken):
+        await tokens.verifier().verify(forger.token(Role.ADMIN))
+
+
+async def test_an_expired_token_is_refused(tokens: TokenFactory) -> None:
+    old = tokens.token(ttl_seconds=60, now=time.time() - 3600)
+    with pytest.raises(InvalidToken, match="expired"):
+        await tokens.verifier().verify(old)
+
+
+def _with_claim(token: str, **changes: object) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims.update(changes)
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{forged}.{signature}"
+
+
+async def test_a_token_whose_role_was_edited_is_refused(tokens: TokenFactory) -> None:
+    forged = _with_claim(tokens.token(Role.OPERATOR), role="Admin")
+    with pytest.raises(InvalidToken, match="signature"):
+        await tokens.verifier().verify(forged)
+
+
+async def test_a_role_outside_the_closed_set_is_refused(tokens: TokenFactory) -> None:
+    with pytest.raises(InvalidToken):
+        await tokens.verifier().verify(tokens.token("Superuser"))
+
+
+async def test_garbage_is_refused(tokens: TokenFactory) -> None:
+    with pytest.raises(InvalidToken, match="malformed"):
+        await tokens.verifier().verify("not-a-token")
+
+
+async def test_keys_are_fetched_once_and_refetched_for_a_new_key() -> None:
+    old, new = TokenFactory(), TokenFactory()
+    published = {"keys": [old.signer.jwk]}
+    calls = 0
+
+    async def fetch() -> dict:
+        nonlocal calls
+        calls += 1
+        return published
+
+    verifier = TokenVerifier(fetch, refetch_interval=0)
+    await verifier.verify(old.token())
+    await verifier.verify(old.token())
+    assert calls == 1
+    published = {"keys": [old.signer.jwk, new.signer.jwk]}  # the key was rotated
+    assert (await verifier.verify(new.token())).username == "ADM001"
+    assert calls == 2
+
+
+async def test_unreachable_keys_are_reported_as_unavailable_not_invalid() -> None:
+    async def fetch() -> dict:
+        raise ConnectionError("auth down")
+
+    with pytest.raises(KeysUnavailable):
+        await TokenVerifier(fetch).verify(TokenFactory().token())
