@@ -12,6 +12,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler, Middleware
 
+from dmt_shared.contracts import JWKS_PATH
 from dmt_shared.health import ReadyCheck, health_router
 from dmt_shared.http import (
     ServiceClient,
@@ -23,7 +24,6 @@ from dmt_shared.http import (
 from dmt_shared.problems import exception_handlers
 from dmt_shared.request_id import RequestIdMiddleware, configure_logging
 from dmt_shared.security import token_auth
-from dmt_shared.contracts import JWKS_PATH
 from dmt_shared.tokens import TokenVerifier
 
 

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-def FieldError(field: str, message: str) -> dict[str, str]:  # noqa: N802 - reads as a constructor
+def FieldError(field: str, message: str) -> dict[str, str]:
     return {"field": field, "message": message}
 
 

@@ -7,7 +7,6 @@ import logging
 import re
 import uuid
 
-
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 

@@ -64,7 +64,7 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return user
 
 
-def require_roles(*roles: Role):  # noqa: ANN201 - a Litestar guard
+def require_roles(*roles: Role):
     """A guard that lets only the given roles through (403 otherwise)."""
     allowed = frozenset(roles)
 
