@@ -1,0 +1,400 @@
+"""The whole system as a user meets it: `scripts/run.py` (what `make run` starts) on free
+ports and a fresh data folder, then HTTP calls against the gateway, the way a client does.
+
+The tests of this module share one running system and run in file order: the last one stops
+the records service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dmt_shared.testing import TokenFactory
+from dmt_shared.tokens import TokenSigner, load_private_key
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORDS = {"ADM001": "admin123", "ENG001": "engineer123", "QUA001": "quality123"}
+ROLE_USERS = {
+    "Admin": "ADM001",
+    "Inspector": "INS001",
+    "Operator": "OPR001",
+    "Tech Engineer": "ENG001",
+    "Quality Engineer": "QUA001",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class System:
+    gateway: str
+    services: dict[str, str]
+    data_dir: Path
+    process: subprocess.Popen[str]
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.gateway, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    data_dir = tmp_path_factory.mktemp("data")
+    ports = {name: _free_port() for name in ("gateway", "auth", "masterdata", "records")}
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+    env.update({f"DMT_{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    env.update({"DMT_DATA_DIR": str(data_dir), "DMT_ENV": "development", "PYTHONUNBUFFERED": "1"})
+    for name in ("auth", "masterdata", "records"):
+        env.pop(f"DMT_{name.upper()}_URL", None)
+    log = (data_dir / "run.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "run.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    gateway = f"http://127.0.0.1:{ports['gateway']}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert process.poll() is None, (data_dir / "run.log").read_text()
+        if "DMT is running" in (data_dir / "run.log").read_text():
+            break
+        time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("the system did not start in 120 s:\n" + (data_dir / "run.log").read_text())
+    services = {name: f"http://127.0.0.1:{ports[name]}" for name in ("auth", "masterdata", "records")}
+    yield System(gateway, services, data_dir, process)
+    # Ctrl-C stops every component cleanly.
+    process.send_signal(signal.SIGINT)
+    try:
+        assert process.wait(timeout=30) == 0, (data_dir / "run.log").read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        log.close()
+    for name in ports:
+        pid = int((data_dir / "run" / f"{name}.pid").read_text())
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def _login(client: httpx.Client, username: str) -> dict[str, str]:
+    password = PASSWORDS.get(username, "employee123")
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    return {"Authorization": f"Bearer {body['access_token']}"}
+
+
+@pytest.fixture(scope="module")
+def headers(system: System) -> dict[str, dict[str, str]]:
+    with system.client() as client:
+        return {role: _login(client, user) for role, user in ROLE_USERS.items()}
+
+
+@pytest.fixture(scope="module")
+def catalog(system: System, headers: dict[str, dict[str, str]]) -> dict[str, list[dict]]:
+    """The first few active entries of each catalog a record needs."""
+    kinds = ["part-numbers", "work-centers", "customers", "levels", "areas", "prepared-by",
+             "inspection-items", "process-codes", "dispositions", "failure-codes"]  # fmt: skip
+    found: dict[str, list[dict]] = {}
+    with system.client() as client:
+        for kind in kinds:
+            response = client.get(f"/api/v1/catalogs/{kind}", params={"is_active": "true", "page_size": 5},
+                                  headers=headers["Inspector"])  # fmt: skip
+            assert response.status_code == 200, response.text
+            found[kind] = response.json()["items"]
+            assert found[kind], f"the demo data has no {kind}"
+    return found
+
+
+def _new_record(catalog: dict[str, list[dict]], **overrides: object) -> dict:
+    body = {
+        "part_number_id": catalog["part-numbers"][0]["id"],
+        "work_center_id": catalog["work-centers"][0]["id"],
+        "customer_id": catalog["customers"][0]["id"],
+        "level_id": catalog["levels"][0]["id"],
+        "area_id": catalog["areas"][0]["id"],
+        "prepared_by_id": catalog["prepared-by"][0]["id"],
+        "operation": "OP-30 final machining",
+        "quantity": 3,
+        "serial_number": "SN-0001",
+        "date": dt.date.today().isoformat(),
+        "inspection_item_id": catalog["inspection-items"][0]["id"],
+        "process_code_id": catalog["process-codes"][0]["id"],
+        "defect_description": "Porosity on the flange face, 2 mm",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_every_role_signs_in_and_sees_who_it_is(system: System, headers: dict[str, dict[str, str]]) -> None:
+    with system.client() as client:
+        for role, username in ROLE_USERS.items():
+            me = client.get("/api/v1/auth/me", headers=headers[role])
+            assert me.status_code == 200, me.text
+            assert (me.json()["username"], me.json()["role"]) == (username, role)
+        wrong = client.post("/api/v1/auth/login", json={"username": "INS001", "password": "nope-nope"})
+        unknown = client.post("/api/v1/auth/login", json={"username": "NOBODY", "password": "nope-nope"})
+        assert wrong.status_code == unknown.status_code == 401
+        assert wrong.json()["detail"] == unknown.json()["detail"]
+
+
+def test_a_record_goes_from_inspection_to_closed_through_the_gateway(
+    system: System, headers: dict[str, dict[str, str]], catalog: dict[str, list[dict]]
+) -> None:
+    with system.client() as client:
+        created = client.post("/api/v1/records", json=_new_record(catalog), headers=headers["Inspector"])
+        assert created.status_code == 201, created.text
+        record = created.json()
+        rid = record["id"]
+        assert record["report_number"]
+        assert record["status"] == "open"
+
+        analysed = client.patch(f"/api/v1/records/{rid}", headers=headers["Operator"], json={
+            "process_description": "Shell cracked during dewax",
+            "analysis": "Autoclave pressure ramp too fast",
+        })  # fmt: skip
+        assert analysed.status_code == 200, analysed.text
+        assert analysed.json()["status"] == "in_analysis"
+
+        engineer = client.get("/api/v1/auth/me", headers=headers["Tech Engineer"]).json()
+        decided = client.patch(f"/api/v1/records/{rid}", headers=headers["Tech Engineer"], json={
+            "final_disposition_id": catalog["dispositions"][0]["id"],
+            "failure_code_id": catalog["failure-codes"][0]["id"],
+            "engineer_id": engineer["id"],
+            "disposition_date": dt.date.today().isoformat(),
+            "rework_hours": 1.5,
+            "material_scrap_cost": 120.0,
+            "other_cost": 0,
+            "engineering_remarks": "Rework by blending, re-inspect",
+        })  # fmt: skip
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["status"] == "dispositioned"
+
+        quality = client.get("/api/v1/auth/me", headers=headers["Quality Engineer"]).json()
+        closed = client.post(f"/api/v1/records/{rid}/close", headers=headers["Quality Engineer"], json={
+            "disposition_approval_date": dt.date.today().isoformat(),
+            "disposition_approved_by_id": quality["id"],
+            "sdr_number": "SDR-7781",
+        })  # fmt: skip
+        assert closed.status_code == 200, closed.text
+        assert closed.json()["is_closed"] is True
+        assert closed.json()["status"] == "closed"
+
+        for role in ROLE_USERS:
+            refused = client.patch(f"/api/v1/records/{rid}", headers=headers[role], json={"sdr_number": "X"})
+            assert 400 <= refused.status_code < 500, (role, refused.text)
+            assert refused.status_code != 200
+
+        read = client.get(f"/api/v1/records/{rid}", headers=headers["Operator"])
+        assert read.status_code == 200
+        shown = read.json()
+        part = catalog["part-numbers"][0]
+        assert shown["part_number"]["item_number"] == part["item_number"]
+        assert shown["part_number"]["item_name"] == part["item_name"]
+        assert shown["engineer"]["username"] == "ENG001"
+        assert shown["disposition_approved_by"]["username"] == "QUA001"
+        assert shown["created_by"]["username"] == "INS001"
+        assert shown["defect_description"] == "Porosity on the flange face, 2 mm"
+
+        page = client.get("/api/v1/records", params={"status": "closed"}, headers=headers["Inspector"])
+        assert page.status_code == 200
+        assert page.json()["total"] >= 1
+        assert all(item["part_number"]["item_number"] for item in page.json()["items"])
+
+
+def test_every_forbidden_field_edit_by_every_role_is_refused(
+    system: System, headers: dict[str, dict[str, str]], catalog: dict[str, list[dict]]
+) -> None:
+    samples = {
+        "part_number_id": catalog["part-numbers"][1 % len(catalog["part-numbers"])]["id"],
+        "work_center_id": catalog["work-centers"][0]["id"],
+        "customer_id": catalog["customers"][0]["id"],
+        "level_id": catalog["levels"][0]["id"],
+        "area_id": catalog["areas"][0]["id"],
+        "prepared_by_id": catalog["prepared-by"][0]["id"],
+        "inspection_item_id": catalog["inspection-items"][0]["id"],
+        "process_code_id": catalog["process-codes"][0]["id"],
+        "final_disposition_id": catalog["dispositions"][0]["id"],
+        "failure_code_id": catalog["failure-codes"][0]["id"],
+        "operation": "OP-40",
+        "quantity": 2,
+        "serial_number": "SN-9",
+        "date": dt.date.today().isoformat(),
+        "defect_description": "Crack",
+        "process_description": "Casting",
+        "analysis": "Cooling",
+        "disposition_date": dt.date.today().isoformat(),
+        "rework_hours": 1,
+        "responsible_department": "Casting",
+        "material_scrap_cost": 1,
+        "other_cost": 1,
+        "engineering_remarks": "None",
+        "repair_process": "Blend",
+        "disposition_approval_date": dt.date.today().isoformat(),
+        "sdr_number": "SDR-1",
+    }
+    with system.client() as client:
+        rules = client.get("/api/v1/records/rules", headers=headers["Inspector"]).json()
+        me = {role: client.get("/api/v1/auth/me", headers=headers[role]).json()["id"] for role in ROLE_USERS}
+        for field in ("analysis_by_id", "engineer_id", "disposition_approved_by_id"):
+            samples[field] = me["Admin"]
+        every_field = {f for fields in rules["sections"].values() for f in fields if f != "report_number"}
+        assert every_field <= set(samples), every_field - set(samples)
+        rid = client.post("/api/v1/records", json=_new_record(catalog), headers=headers["Inspector"]).json()["id"]
+        refused = 0
+        for role in ROLE_USERS:
+            allowed = set(rules["editable_fields"][role])
+            for field in sorted(every_field - allowed):
+                response = client.patch(f"/api/v1/records/{rid}", json={field: samples[field]}, headers=headers[role])
+                assert response.status_code == 403, (role, field, response.text)
+                assert field in [e["field"] for e in response.json().get("errors", [])] or field in response.text
+                refused += 1
+        assert refused > 40  # the table forbids most fields to most roles
+        for role in ("Operator", "Tech Engineer", "Quality Engineer"):
+            create = client.post("/api/v1/records", json=_new_record(catalog), headers=headers[role])
+            assert create.status_code == 403, role
+        assert client.post("/api/v1/records", json=_new_record(catalog), headers=headers["Admin"]).status_code == 201
+
+
+def test_bad_input_is_refused_with_the_field_named_never_a_500(
+    system: System, headers: dict[str, dict[str, str]], catalog: dict[str, list[dict]]
+) -> None:
+    inspector = headers["Inspector"]
+    cases = {
+        "quantity": _new_record(catalog, quantity=-4),
+        "defect_description": _new_record(catalog, defect_description=""),
+        "operation": _new_record(catalog, operation="x" * 500),
+        "part_number_id": _new_record(catalog, part_number_id=987654321),
+        "customer_id": _new_record(catalog, customer_id=catalog["work-centers"][0]["id"]),  # another catalog's id
+        "date": _new_record(catalog, date="yesterday"),
+    }
+    missing = _new_record(catalog)
+    del missing["process_code_id"]
+    cases["process_code_id"] = missing
+    with system.client() as client:
+        for field, body in cases.items():
+            response = client.post("/api/v1/records", json=body, headers=inspector)
+            assert 400 <= response.status_code < 500, (field, response.text)
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert field in [e["field"] for e in response.json()["errors"]], (field, response.text)
+        rid = client.post("/api/v1/records", json=_new_record(catalog), headers=inspector).json()["id"]
+        nulled = client.patch(f"/api/v1/records/{rid}", json={"operation": None}, headers=inspector)
+        assert nulled.status_code == 422 and "operation" in nulled.text
+        unknown_user = client.patch(f"/api/v1/records/{rid}", json={"engineer_id": 987654321},
+                                    headers=headers["Tech Engineer"])  # fmt: skip
+        assert unknown_user.status_code == 422 and "engineer_id" in unknown_user.text
+        cleared = client.patch(f"/api/v1/records/{rid}", json={"serial_number": None}, headers=inspector)
+        assert cleared.status_code == 200 and cleared.json()["serial_number"] is None
+
+        admin = headers["Admin"]
+        retired = catalog["areas"][-1]
+        deactivated = client.patch(f"/api/v1/catalogs/areas/{retired['id']}", json={"is_active": False}, headers=admin)
+        assert deactivated.status_code == 200, deactivated.text
+        inactive = client.post("/api/v1/records", json=_new_record(catalog, area_id=retired["id"]), headers=inspector)
+        assert inactive.status_code == 422 and "area_id" in inactive.text
+        client.patch(f"/api/v1/catalogs/areas/{retired['id']}", json={"is_active": True}, headers=admin)
+
+        existing = catalog["customers"][0]["item_number"]
+        dup = client.post("/api/v1/catalogs/customers", json={"item_number": existing, "item_name": "Again"},
+                          headers=admin)  # fmt: skip
+        assert dup.status_code == 409
+        dup_user = client.post("/api/v1/users", headers=admin, json={
+            "username": "INS001", "full_name": "Someone Else", "role": "Inspector", "password": "long-enough-1",
+        })  # fmt: skip
+        assert dup_user.status_code == 409
+        bad_role = client.post("/api/v1/users", headers=admin, json={
+            "username": "NEW001", "full_name": "New Person", "role": "Superuser", "password": "long-enough-1",
+        })  # fmt: skip
+        assert 400 <= bad_role.status_code < 500 and "role" in bad_role.text
+
+
+def test_foreign_expired_and_edited_tokens_are_refused_everywhere(
+    system: System, headers: dict[str, dict[str, str]]
+) -> None:
+    real = TokenSigner(load_private_key((system.data_dir / "auth_signing_key.pem").read_bytes()))
+    expired, _ = real.issue(user_id=1, username="ADM001", full_name="x", role="Admin", ttl_seconds=60,
+                            now=time.time() - 7200)  # fmt: skip
+    header, payload, signature = headers["Operator"]["Authorization"].removeprefix("Bearer ").split(".")
+    import base64
+    import json
+
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["role"] = "Admin"
+    edited_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    bad_tokens = {
+        "foreign key": TokenFactory().token("Admin"),
+        "expired": expired,
+        "edited role": f"{header}.{edited_payload}.{signature}",
+    }
+    targets = [
+        (system.gateway, "/api/v1/records"),
+        (system.gateway, "/api/v1/catalogs"),
+        (system.services["auth"], "/api/v1/auth/me"),
+        (system.services["auth"], "/api/v1/users"),
+        (system.services["masterdata"], "/api/v1/catalogs"),
+        (system.services["records"], "/api/v1/records"),
+    ]
+    for what, token in bad_tokens.items():
+        for base, path in targets:
+            response = httpx.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            assert response.status_code == 401, (what, base + path, response.text)
+    for base, path in targets:  # the real token works directly too
+        assert httpx.get(base + path, headers=headers["Admin"], timeout=10).status_code == 200
+
+
+def test_api_docs_cover_the_whole_public_api(system: System) -> None:
+    with system.client() as client:
+        assert client.get("/api/docs").status_code == 200
+        document = client.get("/api/openapi.json").json()
+        paths = document["paths"]
+        for path in ("/api/v1/auth/login", "/api/v1/users", "/api/v1/catalogs/{kind}", "/api/v1/records"):
+            assert path in paths, sorted(paths)
+        for name in ("auth", "masterdata", "records"):
+            assert httpx.get(system.services[name] + "/schema/openapi.json", timeout=10).status_code == 200
+
+
+def test_with_the_records_service_stopped_records_answer_503_fast_and_catalogs_still_work(
+    system: System, headers: dict[str, dict[str, str]]
+) -> None:
+    pid = int((system.data_dir / "run" / "records.pid").read_text())
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(system.services["records"] + "/health", timeout=0.5)
+        except httpx.TransportError:
+            break
+        time.sleep(0.2)
+    with system.client() as client:
+        started = time.monotonic()
+        response = client.get("/api/v1/records", headers=headers["Inspector"])
+        elapsed = time.monotonic() - started
+        assert response.status_code == 503
+        assert elapsed < 1.0
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert client.get("/api/v1/catalogs", headers=headers["Inspector"]).status_code == 200
+        ready = client.get("/health/ready")
+        assert ready.status_code == 503
+        assert "records" in ready.text
