@@ -1,0 +1,1 @@
+"""DMT auth service: users, login, access and refresh tokens."""

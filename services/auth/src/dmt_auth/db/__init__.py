@@ -1,0 +1,7 @@
+"""The auth service's tables and migrations."""
+
+from pathlib import Path
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+#: Alembic's version table of this service (each service has its own).
+VERSION_TABLE = "auth_alembic_version"
