@@ -1,0 +1,1 @@
+"""DMT masterdata service: the eleven catalogs that records point to."""

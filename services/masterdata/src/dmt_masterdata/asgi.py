@@ -1,0 +1,99 @@
+"""The masterdata service's application: ``uvicorn dmt_masterdata.asgi:create_app --factory``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from dmt_masterdata import __doc__ as service_description
+from dmt_masterdata.config import Settings, get_settings
+from dmt_masterdata.domain.catalogs.controllers import CatalogController
+from dmt_masterdata.domain.catalogs.seed import load_demo_catalogs
+from dmt_shared.app import create_component_app, jwks_from
+from dmt_shared.db import create_engine, migrate, ping
+from dmt_shared.http import ServiceClient
+from dmt_shared.tokens import TokenVerifier
+
+SERVICE = "masterdata"
+VERSION = "0.1.0"
+MIGRATIONS = Path(__file__).parent / "db" / "migrations"
+VERSION_TABLE = "masterdata_alembic_version"
+
+
+async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
+    """One session per request; each write commits itself, anything left open is rolled back."""
+    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    async with sessionmaker() as session:
+        yield session
+
+
+def _database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    engine = create_engine(settings.database_url, echo=settings.debug, pool_size=settings.db_pool_size)
+    return engine, async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _clients(
+    settings: Settings, transports: Mapping[str, httpx.AsyncBaseTransport] | None
+) -> tuple[ServiceClient, ServiceClient]:
+    transports = transports or {}
+    auth = ServiceClient("auth", settings.auth_url, transport=transports.get("auth"))
+    records = ServiceClient(
+        "records", settings.records_url, transport=transports.get("records"), read_timeout=settings.records_timeout
+    )
+    return auth, records
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    verifier: TokenVerifier | None = None,
+) -> Litestar:
+    settings = settings or get_settings()
+    settings.check_production()
+    engine, sessionmaker = _database(settings)
+    auth_client, records_client = _clients(settings, transports)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        try:
+            await migrate(engine, MIGRATIONS, VERSION_TABLE)
+            if settings.demo_data:
+                async with sessionmaker() as session:
+                    await load_demo_catalogs(session)
+            yield
+        finally:
+            await records_client.aclose()
+            await auth_client.aclose()
+            await engine.dispose()
+
+    async def database_ready() -> None:
+        await ping(engine)
+
+    return create_component_app(
+        service=SERVICE,
+        title="DMT masterdata",
+        version=VERSION,
+        description=service_description or "",
+        route_handlers=[CatalogController],
+        verifier=verifier or TokenVerifier(jwks_from(auth_client)),
+        ready_checks={"database": database_ready},
+        lifespan=[lifespan],
+        dependencies={"db_session": Provide(provide_db_session)},
+        state={
+            "engine": engine,
+            "sessionmaker": sessionmaker,
+            "auth_client": auth_client,
+            "records_client": records_client,
+            "settings": settings,
+        },
+        debug=settings.debug,
+        log_level=settings.log_level,
+    )

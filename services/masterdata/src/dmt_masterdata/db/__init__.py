@@ -1,0 +1,1 @@
+"""The masterdata service's table and migrations."""

@@ -1,0 +1,1 @@
+"""What the masterdata service knows about: the catalogs."""
