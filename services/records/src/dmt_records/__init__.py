@@ -1,0 +1,1 @@
+"""DMT records: nonconformance records in five sections, from inspection to closing."""

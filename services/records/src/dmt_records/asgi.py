@@ -1,0 +1,110 @@
+"""The records service's application: ``uvicorn dmt_records.asgi:create_app --factory``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+import httpx
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dmt_records.config import Settings, get_settings
+from dmt_records.domain.records.controllers import RecordController
+from dmt_records.domain.records.references import References
+from dmt_records.domain.records.services import RecordService
+from dmt_shared.app import create_component_app, jwks_from
+from dmt_shared.db import create_engine, migrate, ping
+from dmt_shared.http import ServiceClient
+from dmt_shared.tokens import TokenVerifier
+
+MIGRATIONS = Path(__file__).parent / "db" / "migrations"
+VERSION_TABLE = "records_alembic_version"
+VERSION = "0.1.0"
+
+
+# ---------------------------------------------------------------- dependencies
+
+
+async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
+    async with state.sessionmaker() as session:
+        yield session
+
+
+def provide_records(db_session: AsyncSession, state: State) -> RecordService:
+    return RecordService(db_session, references=state.references)
+
+
+DEPENDENCIES = {
+    "db_session": Provide(provide_db_session),
+    "records": Provide(provide_records, sync_to_thread=False),
+}
+
+
+# ---------------------------------------------------------------- upstreams
+
+
+def _client(name: str, url: str, settings: Settings, transports: Mapping[str, httpx.AsyncBaseTransport] | None):
+    return ServiceClient(
+        name,
+        url,
+        transport=transports.get(name) if transports else None,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    verifier: TokenVerifier | None = None,
+) -> Litestar:
+    """The records service. It calls masterdata (catalog look-ups) and auth (user look-ups and
+    the public keys that verify tokens); ``transports`` replaces their network in tests."""
+    settings = settings or get_settings()
+    settings.check_production()
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    # The clients exist before the first request, so the verifier can fetch the keys on first use.
+    auth = _client("auth", settings.auth_url, settings, transports)
+    masterdata = _client("masterdata", settings.masterdata_url, settings, transports)
+
+    async def prepare_database(_: Litestar) -> None:
+        await migrate(engine, MIGRATIONS, VERSION_TABLE)
+
+    async def database_ready() -> None:
+        await ping(engine)
+
+    async def shut_down(_: Litestar) -> None:
+        await auth.aclose()
+        await masterdata.aclose()
+        await engine.dispose()
+
+    return create_component_app(
+        service="records",
+        title="DMT records",
+        version=VERSION,
+        description=(
+            "DMT records (nonconformance reports) in five sections: who may create, edit, close and delete them, "
+            "report numbers, texts in English, Spanish and Chinese, lists with filters and search."
+        ),
+        route_handlers=[RecordController],
+        verifier=verifier or TokenVerifier(jwks_from(auth)),
+        ready_checks={"database": database_ready},
+        on_startup=[prepare_database],
+        on_shutdown=[shut_down],
+        dependencies=DEPENDENCIES,
+        state={
+            "settings": settings,
+            "engine": engine,
+            "sessionmaker": sessionmaker,
+            "auth_client": auth,
+            "masterdata_client": masterdata,
+            "references": References(masterdata=masterdata, auth=auth),
+        },
+        debug=settings.debug,
+        log_level=settings.log_level,
+    )

@@ -1,0 +1,1 @@
+"""The records service's tables and migrations."""

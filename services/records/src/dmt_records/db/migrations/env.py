@@ -1,0 +1,11 @@
+"""Alembic environment of the records service (its own version table: ``records_alembic_version``)."""
+
+from alembic import context
+
+from dmt_records.config import get_settings
+from dmt_records.db.models import Base
+from dmt_shared.db import run_alembic_env
+
+VERSION_TABLE = "records_alembic_version"
+
+run_alembic_env(context, Base.metadata, VERSION_TABLE, lambda: get_settings().database_url)

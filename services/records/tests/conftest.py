@@ -1,0 +1,197 @@
+"""The records service on a real database, with auth and masterdata played by in-memory fakes.
+
+The fakes answer the look-up contracts of ``dmt_shared.contracts`` from small tables and count
+every call, so a test can say how many look-ups a write made. ``down`` makes one unreachable.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dmt_records.asgi import create_app
+from dmt_records.config import Settings
+from dmt_shared.contracts import (
+    CATALOG_KINDS,
+    CATALOG_LOOKUP_PATH,
+    USER_LOOKUP_PATH,
+    CatalogEntrySummary,
+    CatalogLookupRequest,
+    CatalogLookupResponse,
+    UserLookupRequest,
+    UserLookupResponse,
+    UserSummary,
+)
+from dmt_shared.db import create_engine
+from dmt_shared.testing import TokenFactory
+from dmt_shared.tokens import Role
+
+#: Each catalog kind gets its own block of ids (part-numbers 101.., work-centers 201.., ...), so an
+#: id of one catalog is unknown in every other. ``x09`` is an inactive entry of each kind.
+KIND_BASE = {kind: 100 * (n + 1) for n, kind in enumerate(CATALOG_KINDS)}
+INACTIVE = 9
+
+
+def entry(kind: str, n: int = 1) -> int:
+    return KIND_BASE[kind] + n
+
+
+#: The people of the tests: one per role, a second Tech Engineer, and a deactivated user.
+USERS: dict[Role | str, UserSummary] = {
+    Role.ADMIN: UserSummary(id=1, username="ADM001", full_name="Ana Admin", role="Admin", is_active=True),
+    Role.INSPECTOR: UserSummary(id=2, username="INS001", full_name="Ivan Inspector", role="Inspector", is_active=True),
+    Role.OPERATOR: UserSummary(id=3, username="OPR001", full_name="Olga Operator", role="Operator", is_active=True),
+    Role.TECH_ENGINEER: UserSummary(id=4, username="ENG001", full_name="Li Wei", role="Tech Engineer", is_active=True),
+    Role.QUALITY_ENGINEER: UserSummary(
+        id=5, username="QUA001", full_name="Maria Quality", role="Quality Engineer", is_active=True
+    ),
+    "second engineer": UserSummary(
+        id=6, username="ENG002", full_name="Zhang Min", role="Tech Engineer", is_active=True
+    ),
+    "deactivated": UserSummary(id=9, username="OPR099", full_name="Gone Person", role="Operator", is_active=False),
+}
+
+
+@dataclass
+class FakeUpstreams:
+    """masterdata's catalog look-up and auth's user look-up over in-memory tables."""
+
+    catalog: dict[tuple[str, int], CatalogEntrySummary] = field(default_factory=dict)
+    users: dict[int, UserSummary] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
+    down: set[str] = field(default_factory=set)
+    seen_headers: list[dict[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for kind, base in KIND_BASE.items():
+            for n in (1, 2, 3, INACTIVE):
+                ident = base + n
+                self.catalog[(kind, ident)] = CatalogEntrySummary(
+                    id=ident, kind=kind, item_number=f"{kind[:3].upper()}-{n}", item_name=f"{kind} {n}",
+                    is_active=n != INACTIVE,
+                )  # fmt: skip
+        self.users = {u.id: u for u in USERS.values()}
+
+    def _refuse_if_down(self, name: str, request: httpx.Request) -> None:
+        if name in self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+
+    def masterdata(self, request: httpx.Request) -> httpx.Response:
+        self._refuse_if_down("masterdata", request)
+        assert (request.method, request.url.path) == ("POST", CATALOG_LOOKUP_PATH)
+        self.calls["masterdata"] += 1
+        self.seen_headers.append(dict(request.headers))
+        asked = msgspec.json.decode(request.content, type=CatalogLookupRequest)
+        found = [self.catalog[(r.kind, r.id)] for r in asked.items if (r.kind, r.id) in self.catalog]
+        missing = [r for r in asked.items if (r.kind, r.id) not in self.catalog]
+        return httpx.Response(200, content=msgspec.json.encode(CatalogLookupResponse(items=found, missing=missing)))
+
+    def auth(self, request: httpx.Request) -> httpx.Response:
+        self._refuse_if_down("auth", request)
+        assert (request.method, request.url.path) == ("POST", USER_LOOKUP_PATH)
+        self.calls["auth"] += 1
+        self.seen_headers.append(dict(request.headers))
+        asked = msgspec.json.decode(request.content, type=UserLookupRequest)
+        found = [self.users[i] for i in asked.ids if i in self.users]
+        missing = [i for i in asked.ids if i not in self.users]
+        return httpx.Response(200, content=msgspec.json.encode(UserLookupResponse(items=found, missing=missing)))
+
+    def transports(self) -> dict[str, httpx.AsyncBaseTransport]:
+        return {"masterdata": httpx.MockTransport(self.masterdata), "auth": httpx.MockTransport(self.auth)}
+
+
+@pytest.fixture
+def upstreams() -> FakeUpstreams:
+    return FakeUpstreams()
+
+
+@pytest.fixture
+def headers(tokens: TokenFactory) -> dict[Role, dict[str, str]]:
+    """Authorization headers of the one user of each role."""
+    return {role: tokens.headers(role, user_id=USERS[role].id, username=USERS[role].username) for role in Role}
+
+
+@pytest.fixture
+async def client(
+    database_url: str, tokens: TokenFactory, upstreams: FakeUpstreams
+) -> AsyncIterator[AsyncTestClient[Any]]:
+    settings = Settings(database_url=database_url, auth_url="http://auth.test", masterdata_url="http://masterdata.test")
+    app = create_app(settings, transports=upstreams.transports(), verifier=tokens.verifier())
+    async with AsyncTestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def concurrent_client(
+    database_url: str, tokens: TokenFactory, upstreams: FakeUpstreams
+) -> Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]:
+    """``async with concurrent_client() as http``: a client whose requests really run at once.
+
+    ``AsyncTestClient`` hands each request to the app's own event loop one at a time, so
+    ``asyncio.gather`` over it runs requests one after another; here the app runs in the test's
+    loop and gathered requests interleave, as they do in a server. (A context manager rather
+    than a fixture that yields: the app's lifespan must end in the task that started it.)
+    """
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[httpx.AsyncClient]:
+        settings = Settings(
+            database_url=database_url, auth_url="http://auth.test", masterdata_url="http://masterdata.test"
+        )
+        app = create_app(settings, transports=upstreams.transports(), verifier=tokens.verifier())
+        transport = httpx.ASGITransport(app=app)
+        async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://records.test") as http:
+            yield http
+
+    return running
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The test's database, straight (the app's own engine belongs to the app's event loop)."""
+    db = create_engine(database_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+def _new_record(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "part_number_id": entry("part-numbers"),
+        "work_center_id": entry("work-centers"),
+        "customer_id": entry("customers"),
+        "level_id": entry("levels"),
+        "area_id": entry("areas"),
+        "prepared_by_id": entry("prepared-by"),
+        "operation": "OP-30 final machining",
+        "quantity": 3,
+        "serial_number": "SN-0001",
+        "date": "2026-03-14",
+        "inspection_item_id": entry("inspection-items"),
+        "process_code_id": entry("process-codes"),
+        "defect_description": "Porosity on the flange face, 2 mm",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def new_record() -> Callable[..., dict[str, Any]]:
+    """A complete, valid creation body (sections 1 and 2); keyword arguments replace fields."""
+    return _new_record
+
+
+@pytest.fixture
+def catalog_id() -> Callable[..., int]:
+    """``catalog_id("dispositions")``: an active entry; ``catalog_id(kind, INACTIVE)``: an inactive one."""
+    return entry
