@@ -27,6 +27,11 @@ async def read_thing(thing_id: int) -> dict[str, int]:
     raise unprocessable([FieldError("part_number_id", f"no part-numbers entry {thing_id}")])
 
 
+@get("/reports/health")
+async def health_report() -> dict[str, str]:
+    return {"secret": "only for signed-in users"}
+
+
 async def _broken() -> None:
     raise RuntimeError("database gone")
 
@@ -39,7 +44,7 @@ def _app(tokens: TokenFactory, ready_ok: bool = True):
         service="example",
         title="Example",
         version="1",
-        route_handlers=[create_thing, read_thing],
+        route_handlers=[create_thing, read_thing, health_report],
         verifier=tokens.verifier(),
         ready_checks={"database": ok if ready_ok else _broken},
     )
@@ -95,3 +100,10 @@ async def test_health_and_readiness(tokens: TokenFactory) -> None:
         response = await client.get("/health/ready")
         assert response.status_code == 503
         assert "database gone" in response.json()["checks"]["database"]
+
+
+async def test_a_path_that_merely_contains_health_still_needs_a_token(tokens: TokenFactory) -> None:
+    async with AsyncTestClient(_app(tokens)) as client:
+        assert (await client.get("/reports/health")).status_code == 401
+        assert (await client.get("/reports/health", headers=tokens.headers())).status_code == 200
+        assert (await client.get("/health/ready")).status_code == 200

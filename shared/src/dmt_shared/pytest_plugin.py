@@ -19,14 +19,14 @@ import pytest
 from dmt_shared.testing import TokenFactory
 
 BACKENDS = ("sqlite", "postgres", "mariadb")
-_ENV = {"postgres": "DMT_TEST_POSTGRES_URL", "mariadb": "DMT_TEST_MARIADB_URL"}
+SERVER_URLS = {"postgres": "DMT_TEST_POSTGRES_URL", "mariadb": "DMT_TEST_MARIADB_URL"}
 
 
 def _server_url(backend: str) -> str | None:
-    return os.environ.get(_ENV[backend]) or None
+    return os.environ.get(SERVER_URLS[backend]) or None
 
 
-async def _create_server_database(admin_url: str) -> tuple[str, str]:
+async def create_server_database(admin_url: str) -> tuple[str, str]:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -45,7 +45,7 @@ async def _create_server_database(admin_url: str) -> tuple[str, str]:
     return url.set(database=name).render_as_string(hide_password=False), name
 
 
-async def _drop_server_database(admin_url: str, name: str) -> None:
+async def drop_server_database(admin_url: str, name: str) -> None:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -72,8 +72,8 @@ def database_backend(request: pytest.FixtureRequest) -> str:
     backend: str = request.param
     if backend != "sqlite" and not _server_url(backend):
         if os.environ.get("DMT_TEST_REQUIRE_SERVERS") == "1":
-            pytest.fail(f"{_ENV[backend]} is not set but DMT_TEST_REQUIRE_SERVERS=1")
-        pytest.skip(f"{_ENV[backend]} not set: no {backend} server given")
+            pytest.fail(f"{SERVER_URLS[backend]} is not set but DMT_TEST_REQUIRE_SERVERS=1")
+        pytest.skip(f"{SERVER_URLS[backend]} not set: no {backend} server given")
     return backend
 
 
@@ -84,11 +84,11 @@ async def database_url(database_backend: str, tmp_path: Path) -> AsyncIterator[s
         return
     admin_url = _server_url(database_backend)
     assert admin_url
-    url, name = await _create_server_database(admin_url)
+    url, name = await create_server_database(admin_url)
     try:
         yield url
     finally:
-        await _drop_server_database(admin_url, name)
+        await drop_server_database(admin_url, name)
 
 
 @pytest.fixture(scope="session")
