@@ -1,0 +1,1 @@
+"""The public API documents: one merged OpenAPI document, Swagger UI and the home page."""
