@@ -7,6 +7,7 @@ the records service.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import signal
@@ -20,7 +21,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
+from dmt_shared.pytest_plugin import SERVER_URLS, create_server_database, drop_server_database
 from dmt_shared.testing import TokenFactory
 from dmt_shared.tokens import TokenSigner, load_private_key
 
@@ -54,11 +57,37 @@ class System:
         return httpx.Client(base_url=self.gateway, timeout=30)
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def _server_databases(backend: str) -> tuple[str | None, dict[str, str]]:
+    """One fresh database per service on the given server (none for SQLite: files in the data folder)."""
+    if backend == "sqlite":
+        return None, {}
+    admin_url = os.environ.get(SERVER_URLS[backend])
+    if not admin_url:
+        if os.environ.get("DMT_TEST_REQUIRE_SERVERS") == "1":
+            pytest.fail(f"{SERVER_URLS[backend]} is not set but DMT_TEST_REQUIRE_SERVERS=1")
+        pytest.skip(f"{SERVER_URLS[backend]} not set: no {backend} server given")
+    urls = {}
+    for service in ("auth", "masterdata", "records"):
+        url, _ = asyncio.run(create_server_database(admin_url))
+        urls[service] = url
+    return admin_url, urls
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "mariadb"])
+def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    admin_url, database_urls = _server_databases(request.param)
+    try:
+        yield from _running_system(tmp_path_factory, database_urls)
+    finally:
+        for url in database_urls.values():
+            asyncio.run(drop_server_database(admin_url, make_url(url).database))
+
+
+def _running_system(tmp_path_factory: pytest.TempPathFactory, database_urls: dict[str, str]) -> Iterator[System]:
     data_dir = tmp_path_factory.mktemp("data")
     ports = {name: _free_port() for name in ("gateway", "auth", "masterdata", "records")}
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+    env.update({f"{service.upper()}_DATABASE_URL": url for service, url in database_urls.items()})
     env.update({f"DMT_{name.upper()}_PORT": str(port) for name, port in ports.items()})
     env.update({"DMT_DATA_DIR": str(data_dir), "DMT_ENV": "development", "PYTHONUNBUFFERED": "1"})
     for name in ("auth", "masterdata", "records"):
