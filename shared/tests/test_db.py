@@ -31,3 +31,25 @@ async def test_sqlite_engine_uses_wal_foreign_keys_and_a_busy_timeout(tmp_path) 
     finally:
         await engine.dispose()
     assert (tmp_path / "sub" / "x.db").exists()
+
+
+def test_each_declarative_base_keeps_its_own_tables() -> None:
+    from sqlalchemy import String
+    from sqlalchemy.orm import Mapped, mapped_column
+
+    from dmt_shared.db import declarative_base
+
+    first, second = declarative_base(), declarative_base()
+
+    class Alpha(first):
+        __tablename__ = "alpha_example"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str] = mapped_column(String(10))
+
+    class Beta(second):
+        __tablename__ = "beta_example"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+    assert set(first.metadata.tables) == {"alpha_example"}
+    assert set(second.metadata.tables) == {"beta_example"}
+    assert Alpha.__mapper__.registry is not Beta.__mapper__.registry

@@ -35,9 +35,15 @@ def declarative_base() -> type[Any]:
     several services are loaded into one test process.
     """
 
+    own_registry = create_registry()
+
     class Base(CommonTableAttributes, AdvancedDeclarativeBase, AsyncAttrs):
         __abstract__ = True
-        registry = create_registry()
+        # Only a direct subclass of DeclarativeBase sets these up by itself: set all three so
+        # that mapping and metadata both go to this base's registry, not the library's global one.
+        registry = own_registry
+        metadata = own_registry.metadata
+        _sa_registry = own_registry
 
     return Base
 
