@@ -3,6 +3,8 @@
 Each component runs as its own uvicorn process with its own database URL (a SQLite file per
 service under the data folder unless ``*_DATABASE_URL`` says otherwise). Each service applies
 its migrations and, outside production, loads demo data into empty databases when it starts.
+Outside production, an empty records database gets demo records through the public API
+(``scripts/demo_records.py``; ``DMT_DEMO_RECORDS=false`` turns that off).
 Ctrl-C (or SIGTERM) stops them all; a component that dies is reported and the others go on,
 so one can be stopped by hand to see how the rest behave.
 
@@ -106,6 +108,17 @@ def main() -> int:
             return 1
 
     gateway = f"http://{args.host}:{ports['gateway']}"
+    demo_records = env.get("DMT_DEMO_RECORDS", "true").lower() not in {"0", "false", "no", "off"}
+    if demo_records and env.get("DMT_ENV", "development").lower() != "production":
+        import demo_records as demo  # beside this file
+
+        try:
+            created = demo.load(gateway, int(env.get("DMT_DEMO_RECORD_COUNT", "40")))
+        except Exception as exc:  # demo data must never stop the system
+            print(f"demo records were not loaded: {exc}", file=sys.stderr, flush=True)
+        else:
+            if created:
+                print(f"loaded {created} demo records", flush=True)
     print(
         f"\nDMT is running.\n"
         f"  web and API  {gateway}/          (API under {gateway}/api/v1)\n"

@@ -189,6 +189,27 @@ def test_every_role_signs_in_and_sees_who_it_is(system: System, headers: dict[st
         assert wrong.json()["detail"] == unknown.json()["detail"]
 
 
+def test_a_new_installation_shows_demo_records_in_every_state(
+    system: System, headers: dict[str, dict[str, str]]
+) -> None:
+    with system.client() as client:
+        counts = {}
+        for status in ("open", "in_analysis", "dispositioned", "closed"):
+            page = client.get(
+                "/api/v1/records", params={"status": status, "page_size": 1}, headers=headers["Inspector"]
+            )
+            assert page.status_code == 200, page.text
+            counts[status] = page.json()["total"]
+        assert all(n >= 5 for n in counts.values()), counts
+        languages = {
+            item["texts"]["defect_description"]["source_language"]
+            for item in client.get("/api/v1/records", params={"page_size": 40}, headers=headers["Inspector"]).json()[
+                "items"
+            ]
+        }
+        assert languages == {"en", "es", "zh"}
+
+
 def test_a_record_goes_from_inspection_to_closed_through_the_gateway(
     system: System, headers: dict[str, dict[str, str]], catalog: dict[str, list[dict]]
 ) -> None:
