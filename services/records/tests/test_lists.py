@@ -151,7 +151,7 @@ async def test_lists_sort_page_and_count_and_usage_is_counted_per_entry(
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
-    engine = client.app.state.engine.sync_engine
+    engine = client.app.state.database.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
     try:
         await client.get(RECORDS, params={"page_size": 1}, headers=reader)

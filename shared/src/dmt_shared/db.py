@@ -8,22 +8,25 @@ migrations (its own version table), applied on start by :func:`migrate`, never f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from advanced_alchemy.base import AdvancedDeclarativeBase, CommonTableAttributes, create_registry
+from litestar.datastructures import State
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncAttrs, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncAttrs, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 __all__ = [
+    "ServiceDatabase",
     "create_engine",
     "declarative_base",
     "dialect_of",
     "migrate",
     "ping",
+    "provide_db_session",
     "run_alembic_env",
 ]
 
@@ -165,3 +168,36 @@ def run_alembic_env(context: Any, metadata: Any, default_version_table: str, url
             await engine.dispose()
 
     asyncio.run(online())
+
+
+class ServiceDatabase:
+    """A service's own database: its engine, its sessions and its migrations.
+
+    A service keeps one on ``app.state.database``; :func:`provide_db_session` hands out one
+    session per request from it.
+    """
+
+    def __init__(
+        self, url: str, *, migrations: Path, version_table: str, pool_size: int = 10, echo: bool = False
+    ) -> None:
+        self.engine = create_engine(url, echo=echo, pool_size=pool_size)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.migrations = migrations
+        self.version_table = version_table
+
+    async def migrate(self, revision: str = "head") -> None:
+        await migrate(self.engine, self.migrations, self.version_table, revision)
+
+    async def ping(self) -> None:
+        await ping(self.engine)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
+    """One session per request (a Litestar dependency); each write commits itself, whatever is
+    left open is rolled back when the request ends."""
+    database: ServiceDatabase = state.database
+    async with database.sessionmaker() as session:
+        yield session

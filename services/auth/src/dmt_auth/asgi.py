@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_auth.config import Settings, get_settings
 from dmt_auth.db import MIGRATIONS, VERSION_TABLE
@@ -22,18 +22,13 @@ from dmt_auth.keys import load_signing_key
 from dmt_auth.passwords import Passwords
 from dmt_auth.ratelimit import LoginThrottle
 from dmt_shared.app import create_component_app
-from dmt_shared.db import create_engine, migrate, ping
+from dmt_shared.db import ServiceDatabase, provide_db_session
 from dmt_shared.tokens import TokenSigner, TokenVerifier
 
 VERSION = "0.1.0"
 
 
 # ---------------------------------------------------------------- dependencies
-
-
-async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
-    async with state.sessionmaker() as session:
-        yield session
 
 
 def provide_users(db_session: AsyncSession, state: State) -> UserService:
@@ -67,11 +62,11 @@ DEPENDENCIES = {
 # ---------------------------------------------------------------- start-up
 
 
-def _startup(settings: Settings, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> Any:
+def _startup(settings: Settings, database: ServiceDatabase) -> Any:
     async def prepare_database(app: Litestar) -> None:
-        await migrate(engine, MIGRATIONS, VERSION_TABLE)
+        await database.migrate()
         await app.state.passwords.prepare()
-        async with sessionmaker() as session:
+        async with database.sessionmaker() as session:
             await SessionService(
                 session,
                 passwords=app.state.passwords,
@@ -99,14 +94,12 @@ def create_app(
     settings = settings or get_settings()
     settings.check_production()
     signer = TokenSigner(load_signing_key(settings))
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-
-    async def database_ready() -> None:
-        await ping(engine)
+    database = ServiceDatabase(
+        settings.database_url, migrations=MIGRATIONS, version_table=VERSION_TABLE, pool_size=settings.db_pool_size
+    )
 
     async def dispose(_: Litestar) -> None:
-        await engine.dispose()
+        await database.dispose()
 
     return create_component_app(
         service="auth",
@@ -115,14 +108,13 @@ def create_app(
         description="Users, sign-in, access and refresh tokens, and the public keys that verify access tokens.",
         route_handlers=[SessionController, well_known_jwks, ProfileController, UserController],
         verifier=verifier or TokenVerifier.from_static(signer.jwks()),
-        ready_checks={"database": database_ready},
-        on_startup=[_startup(settings, engine, sessionmaker)],
+        ready_checks={"database": database.ping},
+        on_startup=[_startup(settings, database)],
         on_shutdown=[dispose],
         dependencies=DEPENDENCIES,
         state={
             "settings": settings,
-            "engine": engine,
-            "sessionmaker": sessionmaker,
+            "database": database,
             "signer": signer,
             "passwords": Passwords(settings),
             "throttle": LoginThrottle(

@@ -8,16 +8,14 @@ from pathlib import Path
 
 import httpx
 from litestar import Litestar
-from litestar.datastructures import State
 from litestar.di import Provide
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dmt_masterdata import __doc__ as service_description
 from dmt_masterdata.config import Settings, get_settings
 from dmt_masterdata.domain.catalogs.controllers import CatalogController
 from dmt_masterdata.domain.catalogs.seed import load_demo_catalogs
 from dmt_shared.app import create_component_app, jwks_from
-from dmt_shared.db import create_engine, migrate, ping
+from dmt_shared.db import ServiceDatabase, provide_db_session
 from dmt_shared.http import ServiceClient
 from dmt_shared.tokens import TokenVerifier
 
@@ -27,16 +25,14 @@ MIGRATIONS = Path(__file__).parent / "db" / "migrations"
 VERSION_TABLE = "masterdata_alembic_version"
 
 
-async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
-    """One session per request; each write commits itself, anything left open is rolled back."""
-    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
-    async with sessionmaker() as session:
-        yield session
-
-
-def _database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
-    engine = create_engine(settings.database_url, echo=settings.debug, pool_size=settings.db_pool_size)
-    return engine, async_sessionmaker(engine, expire_on_commit=False)
+def _database(settings: Settings) -> ServiceDatabase:
+    return ServiceDatabase(
+        settings.database_url,
+        migrations=MIGRATIONS,
+        version_table=VERSION_TABLE,
+        pool_size=settings.db_pool_size,
+        echo=settings.debug,
+    )
 
 
 def _clients(
@@ -58,24 +54,21 @@ def create_app(
 ) -> Litestar:
     settings = settings or get_settings()
     settings.check_production()
-    engine, sessionmaker = _database(settings)
+    database = _database(settings)
     auth_client, records_client = _clients(settings, transports)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         try:
-            await migrate(engine, MIGRATIONS, VERSION_TABLE)
+            await database.migrate()
             if settings.demo_data:
-                async with sessionmaker() as session:
+                async with database.sessionmaker() as session:
                     await load_demo_catalogs(session)
             yield
         finally:
             await records_client.aclose()
             await auth_client.aclose()
-            await engine.dispose()
-
-    async def database_ready() -> None:
-        await ping(engine)
+            await database.dispose()
 
     return create_component_app(
         service=SERVICE,
@@ -84,12 +77,11 @@ def create_app(
         description=service_description or "",
         route_handlers=[CatalogController],
         verifier=verifier or TokenVerifier(jwks_from(auth_client)),
-        ready_checks={"database": database_ready},
+        ready_checks={"database": database.ping},
         lifespan=[lifespan],
         dependencies={"db_session": Provide(provide_db_session)},
         state={
-            "engine": engine,
-            "sessionmaker": sessionmaker,
+            "database": database,
             "auth_client": auth_client,
             "records_client": records_client,
             "settings": settings,

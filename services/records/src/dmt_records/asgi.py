@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_records.config import Settings, get_settings
 from dmt_records.domain.records.controllers import RecordController
 from dmt_records.domain.records.references import References
 from dmt_records.domain.records.services import RecordService
 from dmt_shared.app import create_component_app, jwks_from
-from dmt_shared.db import create_engine, migrate, ping
+from dmt_shared.db import ServiceDatabase, provide_db_session
 from dmt_shared.http import ServiceClient
 from dmt_shared.tokens import TokenVerifier
 
@@ -26,11 +26,6 @@ VERSION = "0.1.0"
 
 
 # ---------------------------------------------------------------- dependencies
-
-
-async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
-    async with state.sessionmaker() as session:
-        yield session
 
 
 def provide_records(db_session: AsyncSession, state: State) -> RecordService:
@@ -66,22 +61,20 @@ def create_app(
     the public keys that verify tokens); ``transports`` replaces their network in tests."""
     settings = settings or get_settings()
     settings.check_production()
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    database = ServiceDatabase(
+        settings.database_url, migrations=MIGRATIONS, version_table=VERSION_TABLE, pool_size=settings.db_pool_size
+    )
     # The clients exist before the first request, so the verifier can fetch the keys on first use.
     auth = _client("auth", settings.auth_url, settings, transports)
     masterdata = _client("masterdata", settings.masterdata_url, settings, transports)
 
     async def prepare_database(_: Litestar) -> None:
-        await migrate(engine, MIGRATIONS, VERSION_TABLE)
-
-    async def database_ready() -> None:
-        await ping(engine)
+        await database.migrate()
 
     async def shut_down(_: Litestar) -> None:
         await auth.aclose()
         await masterdata.aclose()
-        await engine.dispose()
+        await database.dispose()
 
     return create_component_app(
         service="records",
@@ -93,14 +86,13 @@ def create_app(
         ),
         route_handlers=[RecordController],
         verifier=verifier or TokenVerifier(jwks_from(auth)),
-        ready_checks={"database": database_ready},
+        ready_checks={"database": database.ping},
         on_startup=[prepare_database],
         on_shutdown=[shut_down],
         dependencies=DEPENDENCIES,
         state={
             "settings": settings,
-            "engine": engine,
-            "sessionmaker": sessionmaker,
+            "database": database,
             "auth_client": auth,
             "masterdata_client": masterdata,
             "references": References(masterdata=masterdata, auth=auth),
