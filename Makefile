@@ -10,7 +10,7 @@ COMPONENTS := shared services/auth services/masterdata services/records gateway
 PYPROJECTS := $(addsuffix /pyproject.toml,$(COMPONENTS))
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast test-e2e lint format typecheck compose-config clean
+.PHONY: help install run migrate test test-fast test-e2e lint format typecheck compose-config clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,6 +26,11 @@ install: $(STAMP) ## Create .venv and install every component (done by run and t
 
 run: $(STAMP) ## Start the three services and the gateway on SQLite (migrates, loads demo data); Ctrl-C stops all
 	$(PY) scripts/run.py
+
+migrate: $(STAMP) ## Apply every service's migrations to its database (*_DATABASE_URL or the SQLite default)
+	$(PY) -m dmt_auth migrate
+	$(PY) -m dmt_masterdata migrate
+	$(PY) -m dmt_records migrate
 
 test: $(STAMP) ## Run the whole test suite (PostgreSQL/MariaDB too when DMT_TEST_POSTGRES_URL/DMT_TEST_MARIADB_URL are set)
 	$(BIN)/pytest

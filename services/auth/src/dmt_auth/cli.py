@@ -9,25 +9,23 @@ standard input with ``--password-stdin``; it never appears on the command line.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_auth.config import Settings, get_settings
 from dmt_auth.db import MIGRATIONS, VERSION_TABLE
-from dmt_auth.db.models import RefreshToken, UserAccount, utcnow
+from dmt_auth.db.models import Base, RefreshToken, UserAccount, utcnow
 from dmt_auth.domain.users import rules
 from dmt_auth.passwords import Passwords
+from dmt_shared import cli
+from dmt_shared.cli import CommandError
 from dmt_shared.db import create_engine, migrate
 from dmt_shared.tokens import Role
-
-
-class CommandError(Exception):
-    pass
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -88,19 +86,28 @@ async def create_admin(settings: Settings, username: str, full_name: str, email:
     return outcome
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dmt_auth", description="DMT auth service commands")
-    commands = parser.add_subparsers(dest="command", required=True)
+SERVICE = cli.ServiceDefinition(
+    name="auth",
+    database_url=lambda: get_settings().database_url,
+    metadata=Base.metadata,
+    migrations=MIGRATIONS,
+    version_table=VERSION_TABLE,
+)
+
+
+async def _create_admin_command(_: cli.ServiceDefinition, args: argparse.Namespace) -> str:
+    password = _read_password(args.password_stdin)
+    return await create_admin(get_settings(), args.username, args.full_name, args.email, password)
+
+
+def _add_commands(commands: Any) -> None:
     admin = commands.add_parser("create-admin", help="create an Admin (the first one, in production)")
     admin.add_argument("username", help="employee number, e.g. ADM001")
     admin.add_argument("--full-name", required=True)
     admin.add_argument("--email")
     admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    args = parser.parse_args(argv)
-    try:
-        password = _read_password(args.password_stdin)
-        print(asyncio.run(create_admin(get_settings(), args.username, args.full_name, args.email, password)))
-    except CommandError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    admin.set_defaults(command_func=_create_admin_command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run(SERVICE, argv, extra=_add_commands)

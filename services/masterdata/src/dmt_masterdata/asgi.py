@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 from litestar import Litestar
@@ -12,6 +11,7 @@ from litestar.di import Provide
 
 from dmt_masterdata import __doc__ as service_description
 from dmt_masterdata.config import Settings, get_settings
+from dmt_masterdata.db import MIGRATIONS, VERSION_TABLE
 from dmt_masterdata.domain.catalogs.controllers import CatalogController
 from dmt_masterdata.domain.catalogs.seed import load_demo_catalogs
 from dmt_shared.app import create_component_app, jwks_from
@@ -21,8 +21,6 @@ from dmt_shared.tokens import TokenVerifier
 
 SERVICE = "masterdata"
 VERSION = "0.1.0"
-MIGRATIONS = Path(__file__).parent / "db" / "migrations"
-VERSION_TABLE = "masterdata_alembic_version"
 
 
 def _database(settings: Settings) -> ServiceDatabase:

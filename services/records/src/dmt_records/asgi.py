@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import httpx
 from litestar import Litestar
@@ -12,6 +11,7 @@ from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_records.config import Settings, get_settings
+from dmt_records.db import MIGRATIONS, VERSION_TABLE
 from dmt_records.domain.records.controllers import RecordController
 from dmt_records.domain.records.references import References
 from dmt_records.domain.records.services import RecordService
@@ -20,8 +20,6 @@ from dmt_shared.db import ServiceDatabase, provide_db_session
 from dmt_shared.http import ServiceClient
 from dmt_shared.tokens import TokenVerifier
 
-MIGRATIONS = Path(__file__).parent / "db" / "migrations"
-VERSION_TABLE = "records_alembic_version"
 VERSION = "0.1.0"
 
 

@@ -1,1 +1,7 @@
 """The records service's tables and migrations."""
+
+from pathlib import Path
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+#: Alembic's version table of this service (each service has its own).
+VERSION_TABLE = "records_alembic_version"

@@ -1,0 +1,5 @@
+import sys
+
+from dmt_masterdata.cli import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from dmt_records.cli import main
+
+sys.exit(main())
