@@ -82,7 +82,8 @@ async def _current(service: ServiceDefinition, args: argparse.Namespace) -> str:
         await database.dispose()
 
 
-Command = Callable[[ServiceDefinition, argparse.Namespace], Coroutine[Any, Any, str]]
+#: A command answers its message, or a coroutine that does (run to completion here).
+Command = Callable[[ServiceDefinition, argparse.Namespace], "str | Coroutine[Any, Any, str]"]
 
 
 def add_common_commands(commands: Any, service: ServiceDefinition) -> None:
@@ -110,7 +111,8 @@ def run(
     args = parser.parse_args(argv)
     func: Command = args.command_func
     try:
-        print(asyncio.run(func(service, args)))
+        outcome = func(service, args)
+        print(outcome if isinstance(outcome, str) else asyncio.run(outcome))
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

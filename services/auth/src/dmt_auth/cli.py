@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -95,9 +95,9 @@ SERVICE = cli.ServiceDefinition(
 )
 
 
-async def _create_admin_command(_: cli.ServiceDefinition, args: argparse.Namespace) -> str:
-    password = _read_password(args.password_stdin)
-    return await create_admin(get_settings(), args.username, args.full_name, args.email, password)
+def _create_admin_command(_: cli.ServiceDefinition, args: argparse.Namespace) -> Coroutine[Any, Any, str]:
+    password = _read_password(args.password_stdin)  # asked before anything else is done
+    return create_admin(get_settings(), args.username, args.full_name, args.email, password)
 
 
 def _add_commands(commands: Any) -> None:
