@@ -21,7 +21,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from dmt_shared.pytest_plugin import SERVER_URLS, create_server_database, drop_server_database
 from dmt_shared.testing import TokenFactory
@@ -52,35 +53,51 @@ class System:
     services: dict[str, str]
     data_dir: Path
     process: subprocess.Popen[str]
+    database_urls: dict[str, str]
+
+    def database_url(self, service: str) -> str:
+        """Where the service keeps its data: the URL it was given, or its SQLite file."""
+        default = f"sqlite+aiosqlite:///{self.data_dir / f'{service}.db'}"
+        return self.database_urls.get(service, default)
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.gateway, timeout=30)
 
 
-def _server_databases(backend: str) -> tuple[str | None, dict[str, str]]:
-    """One fresh database per service on the given server (none for SQLite: files in the data folder)."""
-    if backend == "sqlite":
-        return None, {}
+#: Which database each service runs on, per variant of the system. "mixed" is three kinds at once.
+LAYOUTS = {
+    "sqlite": {"auth": "sqlite", "masterdata": "sqlite", "records": "sqlite"},
+    "postgres": {"auth": "postgres", "masterdata": "postgres", "records": "postgres"},
+    "mariadb": {"auth": "mariadb", "masterdata": "mariadb", "records": "mariadb"},
+    "mixed": {"auth": "sqlite", "masterdata": "mariadb", "records": "postgres"},
+}
+
+
+def _server_url(backend: str) -> str:
     admin_url = os.environ.get(SERVER_URLS[backend])
     if not admin_url:
         if os.environ.get("DMT_TEST_REQUIRE_SERVERS") == "1":
             pytest.fail(f"{SERVER_URLS[backend]} is not set but DMT_TEST_REQUIRE_SERVERS=1")
         pytest.skip(f"{SERVER_URLS[backend]} not set: no {backend} server given")
-    urls = {}
-    for service in ("auth", "masterdata", "records"):
-        url, _ = asyncio.run(create_server_database(admin_url))
-        urls[service] = url
-    return admin_url, urls
+    return admin_url
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres", "mariadb"])
+@pytest.fixture(scope="module", params=list(LAYOUTS))
 def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    admin_url, database_urls = _server_databases(request.param)
+    layout = LAYOUTS[request.param]
+    admin_urls = {b: _server_url(b) for b in set(layout.values()) if b != "sqlite"}
+    created: list[tuple[str, str]] = []  # (admin URL, database name) to drop afterwards
+    database_urls: dict[str, str] = {}
     try:
+        for service, backend in layout.items():
+            if backend != "sqlite":  # SQLite: the default file in the data folder
+                url, name = asyncio.run(create_server_database(admin_urls[backend]))
+                created.append((admin_urls[backend], name))
+                database_urls[service] = url
         yield from _running_system(tmp_path_factory, database_urls)
     finally:
-        for url in database_urls.values():
-            asyncio.run(drop_server_database(admin_url, make_url(url).database))
+        for admin_url, name in created:
+            asyncio.run(drop_server_database(admin_url, name))
 
 
 def _running_system(tmp_path_factory: pytest.TempPathFactory, database_urls: dict[str, str]) -> Iterator[System]:
@@ -112,7 +129,7 @@ def _running_system(tmp_path_factory: pytest.TempPathFactory, database_urls: dic
         process.kill()
         pytest.fail("the system did not start in 120 s:\n" + (data_dir / "run.log").read_text())
     services = {name: f"http://127.0.0.1:{ports[name]}" for name in ("auth", "masterdata", "records")}
-    yield System(gateway, services, data_dir, process)
+    yield System(gateway, services, data_dir, process, database_urls)
     # Ctrl-C stops every component cleanly.
     process.send_signal(signal.SIGINT)
     try:
@@ -175,6 +192,26 @@ def _new_record(catalog: dict[str, list[dict]], **overrides: object) -> dict:
     }
     body.update(overrides)
     return body
+
+
+def test_each_service_keeps_its_data_in_its_own_database(system: System) -> None:
+    tables = {"auth": "user_account", "masterdata": "catalog_entry", "records": "dmt_record"}
+
+    async def count(url: str, table: str) -> int:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return (await conn.execute(text(f"SELECT COUNT(*) FROM {table}"))).scalar_one()
+        finally:
+            await engine.dispose()
+
+    for service, table in tables.items():
+        url = system.database_url(service)
+        assert asyncio.run(count(url, table)) > 0, (service, url)
+        others = [t for s, t in tables.items() if s != service]
+        for other in others:  # nothing of another service lives there
+            with pytest.raises(Exception, match=r"(?i)no such table|does not exist|doesn.t exist"):
+                asyncio.run(count(url, other))
 
 
 def test_every_role_signs_in_and_sees_who_it_is(system: System, headers: dict[str, dict[str, str]]) -> None:
