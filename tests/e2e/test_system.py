@@ -54,6 +54,7 @@ class System:
     data_dir: Path
     process: subprocess.Popen[str]
     database_urls: dict[str, str]
+    layout: str
 
     def database_url(self, service: str) -> str:
         """Where the service keeps its data: the URL it was given, or its SQLite file."""
@@ -94,13 +95,15 @@ def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                 url, name = asyncio.run(create_server_database(admin_urls[backend]))
                 created.append((admin_urls[backend], name))
                 database_urls[service] = url
-        yield from _running_system(tmp_path_factory, database_urls)
+        yield from _running_system(tmp_path_factory, database_urls, request.param)
     finally:
         for admin_url, name in created:
             asyncio.run(drop_server_database(admin_url, name))
 
 
-def _running_system(tmp_path_factory: pytest.TempPathFactory, database_urls: dict[str, str]) -> Iterator[System]:
+def _running_system(
+    tmp_path_factory: pytest.TempPathFactory, database_urls: dict[str, str], layout: str
+) -> Iterator[System]:
     data_dir = tmp_path_factory.mktemp("data")
     ports = {name: _free_port() for name in ("gateway", "auth", "masterdata", "records")}
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
@@ -129,7 +132,7 @@ def _running_system(tmp_path_factory: pytest.TempPathFactory, database_urls: dic
         process.kill()
         pytest.fail("the system did not start in 120 s:\n" + (data_dir / "run.log").read_text())
     services = {name: f"http://127.0.0.1:{ports[name]}" for name in ("auth", "masterdata", "records")}
-    yield System(gateway, services, data_dir, process, database_urls)
+    yield System(gateway, services, data_dir, process, database_urls, layout)
     # Ctrl-C stops every component cleanly.
     process.send_signal(signal.SIGINT)
     try:
@@ -465,6 +468,55 @@ def test_api_docs_cover_the_whole_public_api(system: System) -> None:
             assert path in paths, sorted(paths)
         for name in ("auth", "masterdata", "records"):
             assert httpx.get(system.services[name] + "/schema/openapi.json", timeout=10).status_code == 200
+
+
+def test_concurrent_writers_get_no_errors_and_every_acknowledged_record_is_stored(
+    system: System, headers: dict[str, dict[str, str]], catalog: dict[str, list[dict]]
+) -> None:
+    """32 clients create records through the gateway as fast as they can (30 s on SQLite, the
+    embedded default whose single writer is the usual worry; 10 s on the servers)."""
+    seconds = 30.0 if system.layout == "sqlite" else 10.0
+    clients = 32
+    inspectors = [headers["Inspector"], headers["Admin"]]
+
+    async def drive() -> tuple[list[int], list[str]]:
+        acknowledged: list[int] = []
+        failures: list[str] = []
+        limits = httpx.Limits(max_connections=clients)
+        async with httpx.AsyncClient(base_url=system.gateway, timeout=60, limits=limits) as client:
+            deadline = time.monotonic() + seconds
+
+            async def writer(n: int) -> None:
+                while time.monotonic() < deadline:
+                    body = _new_record(catalog, serial_number=f"LOAD-{n}-{len(acknowledged)}")
+                    response = await client.post("/api/v1/records", json=body, headers=inspectors[n % 2])
+                    if response.status_code == 201:
+                        acknowledged.append(response.json()["id"])
+                    else:
+                        failures.append(f"{response.status_code} {response.text[:200]}")
+
+            await asyncio.gather(*(writer(n) for n in range(clients)))
+        return acknowledged, failures
+
+    acknowledged, failures = asyncio.run(drive())
+    print(f"{system.layout}: {len(acknowledged)} records created in {seconds:.0f} s by {clients} clients")
+    assert failures == []
+    assert len(acknowledged) > clients  # it did write, and more than one round
+
+    async def stored_ids() -> set[int]:
+        engine = create_async_engine(system.database_url("records"))
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(text("SELECT id FROM dmt_record WHERE serial_number LIKE 'LOAD-%'"))
+                return {row[0] for row in rows}
+        finally:
+            await engine.dispose()
+
+    assert set(acknowledged) == asyncio.run(stored_ids())
+    assert len(set(acknowledged)) == len(acknowledged)
+    logs = (system.data_dir / "run.log").read_text().lower()
+    assert "database is locked" not in logs
+    assert "deadlock" not in logs
 
 
 def test_with_the_records_service_stopped_records_answer_503_fast_and_catalogs_still_work(
