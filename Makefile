@@ -10,7 +10,7 @@ COMPONENTS := shared services/auth services/masterdata services/records gateway
 PYPROJECTS := $(addsuffix /pyproject.toml,$(COMPONENTS))
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate test test-fast test-e2e lint format typecheck compose-config clean
+.PHONY: help install run migrate db-copy test test-fast test-e2e lint format typecheck compose-config clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +31,10 @@ migrate: $(STAMP) ## Apply every service's migrations to its database (*_DATABAS
 	$(PY) -m dmt_auth migrate
 	$(PY) -m dmt_masterdata migrate
 	$(PY) -m dmt_records migrate
+
+db-copy: $(STAMP) ## Copy one service's data to another database, verified (SERVICE= SOURCE= TARGET= [ARGS=--replace])
+	@test -n "$(SERVICE)" -a -n "$(SOURCE)" -a -n "$(TARGET)" || { echo "usage: make db-copy SERVICE=auth|masterdata|records SOURCE=url TARGET=url [ARGS='--replace --yes']" >&2; exit 2; }
+	$(PY) -m dmt_$(SERVICE) copy-db --source '$(SOURCE)' --target '$(TARGET)' $(ARGS)
 
 test: $(STAMP) ## Run the whole test suite (PostgreSQL/MariaDB too when DMT_TEST_POSTGRES_URL/DMT_TEST_MARIADB_URL are set)
 	$(BIN)/pytest

@@ -3,6 +3,8 @@
 - ``migrate``: bring the service's database to the newest schema (or ``--revision``), the same
   migrations the service applies when it starts, under the same lock.
 - ``current``: print the schema revision the database is at.
+- ``copy-db``: copy the service's data from one database to another and verify it
+  (:mod:`dmt_shared.dbcopy`).
 
 A service adds commands of its own (auth: ``create-admin``) through ``extra``.
 """
@@ -19,8 +21,9 @@ from typing import Any
 
 from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from dmt_shared import dbcopy
 from dmt_shared.db import ServiceDatabase
 
 
@@ -82,6 +85,43 @@ async def _current(service: ServiceDefinition, args: argparse.Namespace) -> str:
         await database.dispose()
 
 
+def _copy_db(service: ServiceDefinition, args: argparse.Namespace) -> Coroutine[Any, Any, str]:
+    if args.replace and not args.yes:
+        try:
+            where = safe_url(args.target)
+        except ArgumentError as exc:
+            raise CommandError(f"the target URL cannot be used: {exc}") from exc
+        question = f"Empty every {service.name} table in {where} before copying? [y/N] "
+        if not sys.stdin.isatty():
+            raise CommandError("--replace deletes the target's rows: confirm with --yes")
+        if input(question).strip().lower() not in ("y", "yes"):
+            raise CommandError("nothing copied")
+
+    async def copy() -> str:
+        try:
+            report = await dbcopy.copy_database(
+                service, args.source, args.target, batch_size=args.batch_size, replace=args.replace
+            )
+        except dbcopy.CopyRefused as exc:
+            raise CommandError(str(exc)) from exc
+        if not report.ok:
+            print(report.render())
+            raise CommandError("the target's rows differ from the source's (see the table above)")
+        return report.render()
+
+    return copy()
+
+
+def _positive(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {raw!r}")
+    return value
+
+
 #: A command answers its message, or a coroutine that does (run to completion here).
 Command = Callable[[ServiceDefinition, argparse.Namespace], "str | Coroutine[Any, Any, str]"]
 
@@ -95,6 +135,17 @@ def add_common_commands(commands: Any, service: ServiceDefinition) -> None:
     current = commands.add_parser("current", help="print the schema revision of the database")
     current.add_argument("--url", help="database URL")
     current.set_defaults(command_func=_current)
+
+    copy = commands.add_parser(
+        "copy-db",
+        help="copy the service's data to another database (migrated first) and verify counts and checksums",
+    )
+    copy.add_argument("--source", required=True, help="database URL to copy from (at the newest revision)")
+    copy.add_argument("--target", required=True, help="database URL to copy to (empty unless --replace)")
+    copy.add_argument("--batch-size", type=_positive, default=dbcopy.DEFAULT_BATCH_SIZE, help="rows per batch")
+    copy.add_argument("--replace", action="store_true", help="empty the target's tables first")
+    copy.add_argument("--yes", action="store_true", help="do not ask before --replace empties the target")
+    copy.set_defaults(command_func=_copy_db)
 
 
 def run(
