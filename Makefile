@@ -6,11 +6,11 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 
-COMPONENTS := shared services/auth services/masterdata services/records gateway
+COMPONENTS := shared services/auth services/masterdata services/records gateway tools
 PYPROJECTS := $(addsuffix /pyproject.toml,$(COMPONENTS))
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate db-copy test test-fast test-e2e lint format typecheck compose-config clean
+.PHONY: help install run migrate db-copy import-predecessor test test-fast test-e2e lint format typecheck compose-config clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,7 +19,7 @@ $(STAMP): $(PYPROJECTS) requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "DMT needs Python 3.11 or newer (PYTHON=$(PYTHON))")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e "shared[postgres,mysql]" -e services/auth -e services/masterdata -e services/records -e gateway -r requirements-dev.txt
+	$(PY) -m pip install --quiet -e "shared[postgres,mysql]" -e services/auth -e services/masterdata -e services/records -e gateway -e tools -r requirements-dev.txt
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install every component (done by run and test too)
@@ -36,6 +36,10 @@ db-copy: $(STAMP) ## Copy one service's data to another database, verified (SERV
 	@test -n "$(SERVICE)" -a -n "$(SOURCE)" -a -n "$(TARGET)" || { echo "usage: make db-copy SERVICE=auth|masterdata|records SOURCE=url TARGET=url [ARGS='--replace --yes']" >&2; exit 2; }
 	$(PY) -m dmt_$(SERVICE) copy-db --source '$(SOURCE)' --target '$(TARGET)' $(ARGS)
 
+import-predecessor: $(STAMP) ## Import the predecessor's database: make import-predecessor SOURCE=sqlite:///path/dmt.db [REPORT=file]
+	@test -n "$(SOURCE)" || { echo "usage: make import-predecessor SOURCE=sqlite:///path/to/dmt.db [REPORT=import-report.txt]" >&2; exit 2; }
+	$(PY) -m dmt_tools import-predecessor --source '$(SOURCE)' $(if $(REPORT),--report '$(REPORT)')
+
 test: $(STAMP) ## Run the whole test suite (PostgreSQL/MariaDB too when DMT_TEST_POSTGRES_URL/DMT_TEST_MARIADB_URL are set)
 	$(BIN)/pytest
 
@@ -48,7 +52,7 @@ test-e2e: $(STAMP) ## Run only the end-to-end tests (real processes on free port
 lint: $(STAMP) ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/src services/auth/src services/masterdata/src services/records/src gateway/src
+	$(BIN)/mypy shared/src services/auth/src services/masterdata/src services/records/src gateway/src tools/src
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
