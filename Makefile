@@ -19,7 +19,7 @@ $(STAMP): $(PYPROJECTS) requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "DMT needs Python 3.11 or newer (PYTHON=$(PYTHON))")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e "shared[postgres,mysql]" -e services/auth -e services/masterdata -e services/records -e gateway -e tools -r requirements-dev.txt
+	$(PY) -m pip install --quiet -e "shared[postgres,mysql,oracle]" -e services/auth -e services/masterdata -e services/records -e gateway -e tools -r requirements-dev.txt
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install every component (done by run and test too)
