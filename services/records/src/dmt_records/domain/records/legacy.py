@@ -376,9 +376,7 @@ async def _advance_counters(session: AsyncSession, numbers: Iterable[str]) -> No
             await session.execute(
                 select(ReportCounter.year, ReportCounter.last_value).where(ReportCounter.year.in_(list(highest)))
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     for year, value in sorted(highest.items()):
         if year not in current:
@@ -461,7 +459,7 @@ async def _import_once(
             result = await session.execute(
                 select(Record.report_number, Record.id).where(Record.report_number.in_(chunk))
             )
-            ids.update(dict(result.tuples().all()))
+            ids.update({number: record_id for number, record_id in result.all()})
         text_rows = [row for c in fresh for row in _text_rows(ids[c.values["report_number"]], c)]
         if text_rows:
             await session.execute(insert(RecordText.__table__), text_rows)
