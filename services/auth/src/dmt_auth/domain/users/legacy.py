@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dmt_auth.db.models import UserAccount
 from dmt_auth.domain.users import rules
 from dmt_auth.passwords import is_legacy_hash
+from dmt_shared.importing import Note, Refusal
 from dmt_shared.tokens import Role
 
 #: The role names of the predecessor, with letter case, spaces, ``_`` and ``-`` ignored.
@@ -43,24 +44,6 @@ EMAIL_MAX = 254
 FULL_NAME_MAX = 120
 #: How many usernames or emails one query looks for.
 _CHUNK = 500
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A legacy row that was not imported, and why."""
-
-    legacy_id: Any
-    key: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Note:
-    """A legacy row that was imported with a change worth knowing about."""
-
-    legacy_id: Any
-    key: str
-    note: str
 
 
 @dataclass

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_masterdata.db.models import ITEM_NAME_LENGTH, ITEM_NUMBER_LENGTH, CatalogEntry
 from dmt_masterdata.domain.catalogs import rules
+from dmt_shared.importing import Note, Refusal
 
 #: The predecessor's table of each catalog -> the catalog's kind here.
 LEGACY_TABLES: dict[str, str] = {
@@ -45,24 +46,6 @@ LEGACY_TABLES: dict[str, str] = {
 
 #: How many codes one query looks for.
 _CHUNK = 500
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A legacy row that was not imported, and why (``key``: ``kind:item_number``)."""
-
-    legacy_id: Any
-    key: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Note:
-    """A legacy row that was imported (or merged) with something worth knowing."""
-
-    legacy_id: Any
-    key: str
-    note: str
 
 
 @dataclass

@@ -41,6 +41,7 @@ from dmt_records.db.models import Record, RecordText, ReportCounter
 from dmt_records.domain.records import rules
 from dmt_records.domain.records.languages import LANGUAGES
 from dmt_shared.contracts import RECORD_CATALOG_FIELDS, RECORD_USER_FIELDS
+from dmt_shared.importing import Note, Refusal
 
 ORIGIN_AUTHOR = "author"
 ORIGIN_MACHINE = "machine"
@@ -73,24 +74,6 @@ _NUMBER_FORM = re.compile(rf"^{rules.REPORT_NUMBER_PREFIX}-(\d{{4}})-(\d+)$")
 _COLUMN_OF = {"date": "record_date"}
 #: How many report numbers one query looks for.
 _CHUNK = 500
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A legacy record that was not imported, and why (``key``: its report number)."""
-
-    legacy_id: Any
-    key: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Note:
-    """A legacy record that was imported (or found again) with something worth knowing."""
-
-    legacy_id: Any
-    key: str
-    note: str
 
 
 @dataclass
