@@ -7,8 +7,14 @@ these into one report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -28,3 +34,38 @@ class Note:
     legacy_id: Any
     key: str
     note: str
+
+
+@dataclass
+class ImportTally:
+    """The counts every import keeps; each service's report adds what it must remember
+    between batches."""
+
+    imported: int = 0
+    present: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+    @property
+    def read(self) -> int:
+        return self.imported + self.present + len(self.refused)
+
+    def add(self, batch: ImportTally) -> None:
+        """Count a finished batch into this report."""
+        self.imported += batch.imported
+        self.present += batch.present
+        self.refused.extend(batch.refused)
+        self.notes.extend(batch.notes)
+
+
+async def retry_on_conflict(session: AsyncSession, attempt: Callable[[], Awaitable[T]], tries: int = 3) -> T:
+    """Run one batch; when another writer took a key meanwhile (an IntegrityError), roll back and
+    plan the batch again, since what is "already present" has changed."""
+    for number in range(1, tries + 1):
+        try:
+            return await attempt()
+        except IntegrityError:
+            await session.rollback()
+            if number == tries:
+                raise
+    raise AssertionError("unreachable")

@@ -26,13 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_auth.db.models import UserAccount
 from dmt_auth.domain.users import rules
 from dmt_auth.passwords import is_legacy_hash
-from dmt_shared.importing import Note, Refusal
+from dmt_shared.importing import ImportTally, Note, Refusal, retry_on_conflict
 from dmt_shared.tokens import Role
 
 #: The role names of the predecessor, with letter case, spaces, ``_`` and ``-`` ignored.
@@ -47,22 +46,14 @@ _CHUNK = 500
 
 
 @dataclass
-class UserImport:
+class UserImport(ImportTally):
     """What an import did. Pass it to the next call to add a further batch to it: it also
     remembers which legacy user each username came from, to name rows merged into one user."""
 
-    imported: int = 0
-    present: int = 0
-    refused: list[Refusal] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
     #: legacy user id -> user id here (imported or already present)
     ids: dict[int, int] = field(default_factory=dict)
     #: username -> the first legacy user with it in this run
     usernames: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def read(self) -> int:
-        return self.imported + self.present + len(self.refused)
 
 
 def legacy_role(raw: Any) -> Role | None:
@@ -229,18 +220,8 @@ async def import_users(
     """
     report = report if report is not None else UserImport()
     batch = list(rows)
-    for attempt in range(3):
-        try:
-            done = await _import_once(session, batch, report.usernames)
-            break
-        except IntegrityError:
-            await session.rollback()
-            if attempt == 2:
-                raise
-    report.imported += done.imported
-    report.present += done.present
-    report.refused.extend(done.refused)
-    report.notes.extend(done.notes)
+    done = await retry_on_conflict(session, lambda: _import_once(session, batch, report.usernames))
+    report.add(done)
     report.ids.update(done.ids)
     report.usernames.update(done.usernames)
     return report

@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_masterdata.db.models import ITEM_NAME_LENGTH, ITEM_NUMBER_LENGTH, CatalogEntry
 from dmt_masterdata.domain.catalogs import rules
-from dmt_shared.importing import Note, Refusal
+from dmt_shared.importing import ImportTally, Note, Refusal, retry_on_conflict
 
 #: The predecessor's table of each catalog -> the catalog's kind here.
 LEGACY_TABLES: dict[str, str] = {
@@ -49,22 +48,14 @@ _CHUNK = 500
 
 
 @dataclass
-class CatalogImport:
+class CatalogImport(ImportTally):
     """What an import did. Pass it to the next call to add a further catalog or batch to it: it
     also remembers which legacy row each code came from, to name rows merged into one entry."""
 
-    imported: int = 0
-    present: int = 0
-    refused: list[Refusal] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
     #: (kind, legacy id) -> entry id here (imported or already present)
     ids: dict[tuple[str, int], int] = field(default_factory=dict)
     #: (kind, code key) -> the first legacy row with that code in this run, and its name
     codes: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
-
-    @property
-    def read(self) -> int:
-        return self.imported + self.present + len(self.refused)
 
 
 @dataclass
@@ -220,18 +211,8 @@ async def import_catalog_entries(
         raise ValueError(rules.unknown_kind_message(kind))
     report = report if report is not None else CatalogImport()
     batch = list(rows)
-    for attempt in range(3):
-        try:
-            done = await _import_once(session, kind, batch, report.codes)
-            break
-        except IntegrityError:
-            await session.rollback()
-            if attempt == 2:
-                raise
-    report.imported += done.imported
-    report.present += done.present
-    report.refused.extend(done.refused)
-    report.notes.extend(done.notes)
+    done = await retry_on_conflict(session, lambda: _import_once(session, kind, batch, report.codes))
+    report.add(done)
     report.ids.update(done.ids)
     report.codes.update(done.codes)
     return report

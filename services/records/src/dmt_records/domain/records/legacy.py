@@ -34,14 +34,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_records.db.models import Record, RecordText, ReportCounter
 from dmt_records.domain.records import rules
 from dmt_records.domain.records.languages import LANGUAGES
 from dmt_shared.contracts import RECORD_CATALOG_FIELDS, RECORD_USER_FIELDS
-from dmt_shared.importing import Note, Refusal
+from dmt_shared.importing import ImportTally, Note, Refusal, retry_on_conflict
 
 ORIGIN_AUTHOR = "author"
 ORIGIN_MACHINE = "machine"
@@ -77,22 +76,14 @@ _CHUNK = 500
 
 
 @dataclass
-class RecordImport:
+class RecordImport(ImportTally):
     """What an import did. Pass it to the next call to add a further batch to it: it also
     remembers which legacy record each report number came from, to name duplicates."""
 
-    imported: int = 0
-    present: int = 0
-    refused: list[Refusal] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
     #: legacy record id -> record id here (imported or already present)
     ids: dict[int, int] = field(default_factory=dict)
     #: report number (lower case) -> the legacy record that holds it in this run
     numbers: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def read(self) -> int:
-        return self.imported + self.present + len(self.refused)
 
 
 @dataclass
@@ -477,18 +468,8 @@ async def import_records(
     """
     report = report if report is not None else RecordImport()
     batch = list(rows)
-    for attempt in range(3):
-        try:
-            done = await _import_once(session, batch, catalog_ids, user_ids, report.numbers)
-            break
-        except IntegrityError:
-            await session.rollback()
-            if attempt == 2:
-                raise
-    report.imported += done.imported
-    report.present += done.present
-    report.refused.extend(done.refused)
-    report.notes.extend(done.notes)
+    done = await retry_on_conflict(session, lambda: _import_once(session, batch, catalog_ids, user_ids, report.numbers))
+    report.add(done)
     report.ids.update(done.ids)
     report.numbers.update(done.numbers)
     return report
