@@ -90,6 +90,12 @@ async def test_request_id_is_kept_or_made(tokens: TokenFactory) -> None:
         assert given.headers["x-request-id"] == "abc-123"
         made = await client.get("/health")
         assert len(made.headers["x-request-id"]) == 32
+        refused = await client.get("/things/1", headers={"X-Request-ID": "trace-401"})
+        assert refused.status_code == 401
+        assert refused.headers["x-request-id"] == "trace-401"
+        invalid = await client.post("/things", json={}, headers={**tokens.headers(), "X-Request-ID": "trace-400"})
+        assert invalid.status_code == 400
+        assert invalid.headers["x-request-id"] == "trace-400"
 
 
 async def test_health_and_readiness(tokens: TokenFactory) -> None:

@@ -22,7 +22,7 @@ from dmt_shared.http import (
     upstream_unavailable_handler,
 )
 from dmt_shared.problems import exception_handlers
-from dmt_shared.request_id import RequestIdMiddleware, configure_logging
+from dmt_shared.request_id import RequestIdMiddleware, add_request_id_header, configure_logging
 from dmt_shared.security import token_auth
 from dmt_shared.tokens import TokenVerifier
 
@@ -93,5 +93,6 @@ def create_component_app(
         dependencies=dependencies or {},
         state=State(state or {}),
         plugins=list(plugins),
+        before_send=[add_request_id_header],
         debug=debug,
     )

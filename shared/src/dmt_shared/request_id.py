@@ -19,8 +19,12 @@ def current_request_id() -> str:
     return _current.get()
 
 
+SCOPE_KEY = "dmt_request_id"
+
+
 class RequestIdMiddleware:
-    """ASGI middleware: one id per request, in a context variable and the response header."""
+    """ASGI middleware: one id per request, in a context variable and in the scope, from which
+    :func:`add_request_id_header` puts it on the response (error responses included)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -35,18 +39,21 @@ class RequestIdMiddleware:
                 incoming = value.decode("latin-1")
                 break
         request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
+        scope[SCOPE_KEY] = request_id  # type: ignore[literal-required]
         token = _current.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                headers["X-Request-ID"] = request_id
-            await send(message)
-
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send)
         finally:
             _current.reset(token)
+
+
+async def add_request_id_header(message: Message, scope: Scope) -> None:
+    """A Litestar ``before_send`` hook: every response carries its request's id, also those
+    made by the exception handlers outside the middleware (a 401 from the token check)."""
+    if message["type"] == "http.response.start" and SCOPE_KEY in scope:
+        headers = MutableScopeHeaders.from_message(message)
+        if "x-request-id" not in headers:
+            headers["X-Request-ID"] = scope[SCOPE_KEY]  # type: ignore[literal-required]
 
 
 class RequestIdLogFilter(logging.Filter):
