@@ -6,31 +6,19 @@ The addresses of the services are the variables every component shares:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from dmt_shared.settings import SettingsError, from_env, is_production, load_env_file
+from dmt_shared.settings import SettingsError, from_env, is_production, service_url
 
 PREFIX = "GATEWAY"
-
-DEFAULT_UPSTREAM_URLS = {
-    "auth": "http://127.0.0.1:8001",
-    "masterdata": "http://127.0.0.1:8002",
-    "records": "http://127.0.0.1:8003",
-}
-
-
-def _service_url(name: str) -> str:
-    load_env_file()
-    return os.environ.get(f"DMT_{name.upper()}_URL", DEFAULT_UPSTREAM_URLS[name]).strip()
 
 
 @dataclass(frozen=True)
 class Settings:
-    auth_url: str = field(default_factory=lambda: _service_url("auth"))
-    masterdata_url: str = field(default_factory=lambda: _service_url("masterdata"))
-    records_url: str = field(default_factory=lambda: _service_url("records"))
+    auth_url: str = field(default_factory=lambda: service_url("auth"))
+    masterdata_url: str = field(default_factory=lambda: service_url("masterdata"))
+    records_url: str = field(default_factory=lambda: service_url("records"))
     #: Seconds to open a connection to a service; a service that is down answers 503 this fast at worst.
     connect_timeout: float = 1.0
     #: Seconds to wait for each read from a service (a large export streams in many reads).

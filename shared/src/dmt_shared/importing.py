@@ -7,14 +7,42 @@ these into one report.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
+
+
+def legacy_int(value: Any) -> int | None:
+    """An id or count as the predecessor stored it (int, integral float or digits), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float | Decimal) and value == int(value):
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def legacy_utc(value: Any) -> dt.datetime | None:
+    """A predecessor timestamp (it stored naive UTC datetimes, or ISO text in SQLite) as an
+    aware UTC datetime, else None."""
+    if isinstance(value, str) and value.strip():
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return None
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,21 @@ def default_sqlite_url(name: str) -> str:
     return f"sqlite+aiosqlite:///{data_dir() / f'{name}.db'}"
 
 
+#: Where each component is found when ``DMT_<NAME>_URL`` does not say (what ``make run`` uses).
+DEFAULT_SERVICE_URLS: dict[str, str] = {
+    "auth": "http://127.0.0.1:8001",
+    "masterdata": "http://127.0.0.1:8002",
+    "records": "http://127.0.0.1:8003",
+}
+
+
+def service_url(name: str) -> str:
+    """The base URL of another component: ``DMT_AUTH_URL``, ``DMT_MASTERDATA_URL`` or
+    ``DMT_RECORDS_URL``, common to every component."""
+    load_env_file()
+    return os.environ.get(f"DMT_{name.upper()}_URL", DEFAULT_SERVICE_URLS[name]).strip()
+
+
 def _parse(raw: str, annotation: Any, name: str) -> Any:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)

@@ -7,21 +7,12 @@ entry is deleted, how many records use it).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from dmt_shared.settings import SettingsError, default_sqlite_url, from_env, is_production
+from dmt_shared.settings import SettingsError, default_sqlite_url, from_env, is_production, service_url
 
 PREFIX = "MASTERDATA"
-
-
-def _auth_url() -> str:
-    return os.environ.get("DMT_AUTH_URL", "http://127.0.0.1:8001")
-
-
-def _records_url() -> str:
-    return os.environ.get("DMT_RECORDS_URL", "http://127.0.0.1:8003")
 
 
 @dataclass(frozen=True)
@@ -29,8 +20,8 @@ class Settings:
     database_url: str = field(default_factory=lambda: default_sqlite_url("masterdata"))
     #: Load the demo catalogs into an empty table on start. Off by default in production.
     demo_data: bool = field(default_factory=lambda: not is_production())
-    auth_url: str = field(default_factory=_auth_url)
-    records_url: str = field(default_factory=_records_url)
+    auth_url: str = field(default_factory=lambda: service_url("auth"))
+    records_url: str = field(default_factory=lambda: service_url("records"))
     #: Seconds to wait for the records service's answer before a delete is refused with 503.
     records_timeout: float = 5.0
     db_pool_size: int = 10

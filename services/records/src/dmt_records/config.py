@@ -6,30 +6,19 @@ The addresses of the services it calls are the variables every component shares:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from dmt_shared.settings import SettingsError, default_sqlite_url, from_env, is_production, load_env_file
+from dmt_shared.settings import SettingsError, default_sqlite_url, from_env, is_production, service_url
 
 PREFIX = "RECORDS"
-
-DEFAULT_UPSTREAM_URLS = {
-    "auth": "http://127.0.0.1:8001",
-    "masterdata": "http://127.0.0.1:8002",
-}
-
-
-def _service_url(name: str) -> str:
-    load_env_file()
-    return os.environ.get(f"DMT_{name.upper()}_URL", DEFAULT_UPSTREAM_URLS[name]).strip()
 
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=lambda: default_sqlite_url("records"))
-    auth_url: str = field(default_factory=lambda: _service_url("auth"))
-    masterdata_url: str = field(default_factory=lambda: _service_url("masterdata"))
+    auth_url: str = field(default_factory=lambda: service_url("auth"))
+    masterdata_url: str = field(default_factory=lambda: service_url("masterdata"))
     #: Seconds to open a connection to auth or masterdata; a service that is down costs at most this.
     connect_timeout: float = 1.0
     #: Seconds to wait for a look-up answer from auth or masterdata.

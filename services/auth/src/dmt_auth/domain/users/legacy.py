@@ -19,7 +19,6 @@ each legacy id to the user id here (what records need to keep their authors).
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dmt_auth.db.models import UserAccount
 from dmt_auth.domain.users import rules
 from dmt_auth.passwords import is_legacy_hash
-from dmt_shared.importing import ImportTally, Note, Refusal, retry_on_conflict
+from dmt_shared.importing import ImportTally, Note, Refusal, legacy_int, legacy_utc, retry_on_conflict
 from dmt_shared.tokens import Role
 
 #: The role names of the predecessor, with letter case, spaces, ``_`` and ``-`` ignored.
@@ -67,28 +66,6 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _legacy_id(row: Mapping[str, Any]) -> int | None:
-    value = row.get("id")
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _utc(value: Any) -> dt.datetime | None:
-    """The predecessor stored naive UTC datetimes."""
-    if isinstance(value, str) and value.strip():
-        try:
-            value = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    if not isinstance(value, dt.datetime):
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 @dataclass
 class _Candidate:
     legacy_id: int
@@ -99,7 +76,7 @@ class _Candidate:
 
 def _candidate(row: Mapping[str, Any]) -> _Candidate | Refusal:
     """The row as this service would store it, or why it cannot be."""
-    legacy_id = _legacy_id(row)
+    legacy_id = legacy_int(row.get("id"))
     raw_username = _text(row.get("username"))
     key = raw_username or f"user {row.get('id')!r}"
     if legacy_id is None:
@@ -139,7 +116,7 @@ def _candidate(row: Mapping[str, Any]) -> _Candidate | Refusal:
         "language": "en",
         "time_zone": "UTC",
     }
-    created_at = _utc(row.get("created_at"))
+    created_at = legacy_utc(row.get("created_at"))
     if created_at is not None:
         values["created_at"] = created_at
         values["updated_at"] = created_at

@@ -16,7 +16,6 @@ writes them with this service's rules:
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_masterdata.db.models import ITEM_NAME_LENGTH, ITEM_NUMBER_LENGTH, CatalogEntry
 from dmt_masterdata.domain.catalogs import rules
-from dmt_shared.importing import ImportTally, Note, Refusal, retry_on_conflict
+from dmt_shared.importing import ImportTally, Note, Refusal, legacy_int, legacy_utc, retry_on_conflict
 
 #: The predecessor's table of each catalog -> the catalog's kind here.
 LEGACY_TABLES: dict[str, str] = {
@@ -66,26 +65,10 @@ class _Candidate:
     note: str | None = None
 
 
-def _legacy_id(row: Mapping[str, Any]) -> int | None:
-    value = row.get("id")
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _utc(value: Any) -> dt.datetime | None:
-    if not isinstance(value, dt.datetime):
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def _candidate(kind: str, row: Mapping[str, Any]) -> _Candidate | Refusal:
     raw_number = row.get("item_number")
     key = f"{kind}:{raw_number}"
-    legacy_id = _legacy_id(row)
+    legacy_id = legacy_int(row.get("id"))
     if legacy_id is None:
         return Refusal(row.get("id"), key, "the row has no usable id")
     try:
@@ -114,7 +97,7 @@ def _candidate(kind: str, row: Mapping[str, Any]) -> _Candidate | Refusal:
         "item_name": name,
         "is_active": True if is_active is None else bool(is_active),
     }
-    created_at = _utc(row.get("created_at"))
+    created_at = legacy_utc(row.get("created_at"))
     if created_at is not None:
         values["created_at"] = created_at
         values["updated_at"] = created_at

@@ -40,7 +40,7 @@ from dmt_records.db.models import Record, RecordText, ReportCounter
 from dmt_records.domain.records import rules
 from dmt_records.domain.records.languages import LANGUAGES
 from dmt_shared.contracts import RECORD_CATALOG_FIELDS, RECORD_USER_FIELDS
-from dmt_shared.importing import ImportTally, Note, Refusal, retry_on_conflict
+from dmt_shared.importing import ImportTally, Note, Refusal, legacy_int, legacy_utc, retry_on_conflict
 
 ORIGIN_AUTHOR = "author"
 ORIGIN_MACHINE = "machine"
@@ -108,19 +108,6 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _as_int(value: Any) -> int | None:
-    """An id or count as the predecessor stored it (int, integral float or digits)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float | Decimal) and value == int(value):
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
-
-
 def _as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -132,18 +119,6 @@ def _as_date(value: Any) -> dt.date | None:
             return dt.date.fromisoformat(text[:10])
         except ValueError:
             return None
-    return None
-
-
-def _as_utc(value: Any) -> dt.datetime | None:
-    """The predecessor stored naive UTC datetimes."""
-    if isinstance(value, str) and value.strip():
-        try:
-            value = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     return None
 
 
@@ -183,7 +158,7 @@ def _candidate(
     row: Mapping[str, Any], catalog_ids: Mapping[tuple[str, int], int], user_ids: Mapping[int, int]
 ) -> _Candidate | Refusal:
     """The row as this service would store it, or every reason it cannot be."""
-    legacy_id = _as_int(row.get("id"))
+    legacy_id = legacy_int(row.get("id"))
     raw_number = row.get("report_number")
     number = str(raw_number).strip() if not _blank(raw_number) else None
     if legacy_id is None:
@@ -200,13 +175,13 @@ def _candidate(
 
     for name, kind in RECORD_CATALOG_FIELDS.items():
         raw = row.get(name)
-        legacy_ref = _as_int(raw)
+        legacy_ref = legacy_int(raw)
         values[name] = None if legacy_ref is None else catalog_ids.get((kind, legacy_ref))
         if not _blank(raw) and values[name] is None:
             faults[name] = f"{name} {raw} points to no {kind} entry (missing from the predecessor or refused)"
     for name in RECORD_USER_FIELDS:
         raw = row.get(name)
-        legacy_ref = _as_int(raw)
+        legacy_ref = legacy_int(raw)
         values[name] = None if legacy_ref is None else user_ids.get(legacy_ref)
         if not _blank(raw) and values[name] is None:
             faults[name] = f"{name} {raw} points to no user (missing from the predecessor or refused)"
@@ -218,7 +193,7 @@ def _candidate(
             faults[name] = f"{name} is longer than {limit} characters"
 
     raw_quantity = row.get("quantity")
-    values["quantity"] = None if _blank(raw_quantity) else _as_int(raw_quantity)
+    values["quantity"] = None if _blank(raw_quantity) else legacy_int(raw_quantity)
     if not _blank(raw_quantity) and (values["quantity"] is None or not 1 <= values["quantity"] <= QUANTITY_MAX):
         faults["quantity"] = f"quantity must be a whole number of at least 1, not {raw_quantity!r}"
 
@@ -254,12 +229,12 @@ def _candidate(
         lacking = rules.missing_to_close(values)
         if lacking:
             notes.append(f"closed in the predecessor without {', '.join(lacking)}: kept closed")
-    created_at = _as_utc(row.get("created_at"))
+    created_at = legacy_utc(row.get("created_at"))
     if created_at is None:
         created_at = dt.datetime.combine(values["date"], dt.time(), tzinfo=dt.UTC)
         notes.append("had no created_at: the record date stands in for it")
     values["created_at"] = created_at
-    values["updated_at"] = _as_utc(row.get("updated_at")) or created_at
+    values["updated_at"] = legacy_utc(row.get("updated_at")) or created_at
     values["version"] = 1
     return _Candidate(legacy_id, values, texts, sources, notes)
 
