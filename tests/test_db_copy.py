@@ -29,7 +29,7 @@ from dmt_auth.db.models import RefreshToken, UserAccount
 from dmt_masterdata.cli import SERVICE as MASTERDATA
 from dmt_masterdata.db.models import CatalogEntry
 from dmt_records.cli import SERVICE as RECORDS
-from dmt_records.db.models import Record, RecordText, ReportCounter
+from dmt_records.db.models import Record, RecordHistory, RecordSignature, RecordText, ReportCounter
 from dmt_shared import cli, dbcopy
 from dmt_shared.cli import ServiceDefinition
 from dmt_shared.db import create_engine, migrate
@@ -145,8 +145,21 @@ async def fill_records(session: AsyncSession) -> None:
                            text="Grieta cerca de la soldadura, señal ñ", origin="machine"),
                 RecordText(record_id=record.id, field="defect_description", language="zh",
                            text="焊缝附近有裂纹", origin="human", updated_at=MOMENT),
+                RecordText(record_id=record.id, field="analysis", language="es", text=None, origin="machine",
+                           state="pending", source_hash="ab" * 32, attempts=2, next_attempt_at=MOMENT),
+                RecordHistory(record_id=record.id, at=MOMENT, actor_id=2, actor_username="INS001",
+                              actor_name="Iván Núñez", actor_role="Inspector", action="created", version=1),
+                RecordHistory(record_id=record.id, at=MOMENT, actor_id=4, actor_username="ENG001",
+                              actor_name="李伟", action="changed", field="quantity", old_value="7",
+                              new_value=str(n * 7), version=2),
             ]
         )  # fmt: skip
+        if n == 3:
+            session.add(
+                RecordSignature(record_id=record.id, meaning="approved_disposition", signer_id=5,
+                                signer_username="QUA001", signer_name="María Calidad", signer_role="Quality Engineer",
+                                signed_at=MOMENT, record_version=3)
+            )  # fmt: skip
     session.add_all([ReportCounter(year=2025, last_value=120), ReportCounter(year=2026, last_value=3)])
 
 
@@ -183,9 +196,15 @@ async def add_one(url: str, name: str) -> dict[str, int]:
         session.add(record)
         await session.flush()
         text = RecordText(record_id=record.id, field="analysis", language="en", text="new", origin="author")
-        session.add(text)
+        line = RecordHistory(record_id=record.id, actor_id=1, actor_username="ADM001", actor_name="Admin",
+                             action="created", version=1)
+        signature = RecordSignature(record_id=record.id, meaning="reopened", signer_id=1, signer_username="ADM001",
+                                    signer_name="Admin", signer_role="Admin", signed_at=MOMENT, reason="why",
+                                    record_version=2)
+        session.add_all([text, line, signature])
         await session.commit()
-        return {"dmt_record": record.id, "record_text": text.id}
+        return {"dmt_record": record.id, "record_text": text.id, "record_history": line.id,
+                "record_signature": signature.id}  # fmt: skip
 
 
 async def largest_ids(url: str, service: ServiceDefinition) -> dict[str, int]:
@@ -478,7 +497,7 @@ async def test_many_records_go_from_sqlite_to_postgresql_with_a_progress_bar(mak
     print(f"built {MANY:,} records in {built - began:.1f} s; copy-db took {copied - built:.1f} s")
     print(stdout)
     assert command.returncode == 0, stderr
-    table = {line.split()[0]: line.split() for line in stdout.splitlines()[2:5]}
+    table = {line.split()[0]: line.split() for line in stdout.splitlines()[2:7]}
     assert table["dmt_record"][1:3] == [f"{MANY:,}", f"{MANY:,}"]
     assert table["record_text"][1:3] == [f"{MANY * TEXTS_PER_RECORD:,}", f"{MANY * TEXTS_PER_RECORD:,}"]
     assert all(row[3] == row[4] and row[5] == "ok" for row in table.values())
@@ -490,6 +509,8 @@ async def test_many_records_go_from_sqlite_to_postgresql_with_a_progress_bar(mak
         "dmt_record": MANY,
         "record_text": MANY * TEXTS_PER_RECORD,
         "report_counter": 0,
+        "record_history": 0,
+        "record_signature": 0,
     }
 
 

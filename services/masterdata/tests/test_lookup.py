@@ -9,6 +9,11 @@ async def test_lookup_resolves_mixed_catalogs_and_names_what_is_missing(
     client: AsyncTestClient, api, admin, inspector
 ) -> None:
     part = await api.create("part-numbers", "9151355", "Turbine blade, IN718")
+    await client.patch(
+        f"/api/v1/catalogs/part-numbers/{part['id']}",
+        json={"item_name_es": "Álabe de turbina, IN718", "item_name_zh": "涡轮叶片, IN718"},
+        headers=admin,
+    )
     center = await api.create("work-centers", "WC-003", "Cast")
     retired = await api.create("customers", "A146", "Customer A146")
     await client.patch(f"/api/v1/catalogs/customers/{retired['id']}", json={"is_active": False}, headers=admin)
@@ -26,10 +31,11 @@ async def test_lookup_resolves_mixed_catalogs_and_names_what_is_missing(
     body = response.json()
     assert body["items"] == [
         {"id": part["id"], "kind": "part-numbers", "item_number": "9151355", "item_name": "Turbine blade, IN718",
-         "is_active": True},
-        {"id": center["id"], "kind": "work-centers", "item_number": "WC-003", "item_name": "Cast", "is_active": True},
+         "is_active": True, "item_name_es": "Álabe de turbina, IN718", "item_name_zh": "涡轮叶片, IN718"},
+        {"id": center["id"], "kind": "work-centers", "item_number": "WC-003", "item_name": "Cast", "is_active": True,
+         "item_name_es": None, "item_name_zh": None},
         {"id": retired["id"], "kind": "customers", "item_number": "A146", "item_name": "Customer A146",
-         "is_active": False},
+         "is_active": False, "item_name_es": None, "item_name_zh": None},
     ]  # fmt: skip
     assert body["missing"] == [
         {"kind": "customers", "id": part["id"]},

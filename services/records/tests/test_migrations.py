@@ -15,7 +15,7 @@ from dmt_records.asgi import MIGRATIONS, VERSION_TABLE
 from dmt_records.db.models import Base
 from dmt_shared.db import create_engine, migrate
 
-TABLES = {"dmt_record", "record_text", "report_counter"}
+TABLES = {"dmt_record", "record_text", "report_counter", "record_history", "record_signature"}
 
 
 def _tables(sync_conn: Any) -> set[str]:

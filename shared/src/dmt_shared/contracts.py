@@ -73,6 +73,21 @@ class CatalogEntrySummary(msgspec.Struct):
     item_number: str
     item_name: str
     is_active: bool
+    #: The Spanish and Chinese names, when the catalog has them (readers of those languages see them).
+    item_name_es: str | None = None
+    item_name_zh: str | None = None
+
+    def name_in(self, language: str | None) -> str:
+        """The entry's name in ``language`` (en, es, zh) when it has one, else the English name."""
+        if language == "es" and self.item_name_es:
+            return self.item_name_es
+        if language == "zh" and self.item_name_zh:
+            return self.item_name_zh
+        return self.item_name
+
+    def label_in(self, language: str | None) -> str:
+        """``item_number - item_name`` in ``language``, as lists, exports and charts show an entry."""
+        return f"{self.item_number} - {self.name_in(language)}"
 
 
 class CatalogLookupResponse(msgspec.Struct):
@@ -97,10 +112,32 @@ class UserSummary(msgspec.Struct):
     role: str
     is_active: bool
 
+    @property
+    def label(self) -> str:
+        """``username - full_name``, as lists and exports show a user."""
+        return f"{self.username} - {self.full_name}"
+
 
 class UserLookupResponse(msgspec.Struct):
     items: list[UserSummary]
     missing: list[int]
+
+
+#: Re-enter the password to sign (21 CFR 11.200): the caller's token says who, the body proves it.
+PASSWORD_CHECK_PATH = "/api/v1/auth/verify-password"
+
+
+class PasswordCheck(msgspec.Struct, forbid_unknown_fields=True):
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class SignerIdentity(msgspec.Struct):
+    """Who the password was checked for, as a signature records them (the printed name)."""
+
+    id: int
+    username: str
+    full_name: str
+    role: str
 
 
 # ---------------------------------------------------------------- records

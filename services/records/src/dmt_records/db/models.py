@@ -48,11 +48,17 @@ class Record(IdentityPrimaryKey, AuditColumns, Base):
         Index("ix_dmt_record_date", "record_date"),
         Index("ix_dmt_record_created_at", "created_at"),
         Index("ix_dmt_record_updated_at", "updated_at"),
+        Index("ix_dmt_record_quantity", "quantity"),
+        Index("ix_dmt_record_scrap_cost", "material_scrap_cost"),
+        Index("ix_dmt_record_other_cost", "other_cost"),
+        Index("ix_dmt_record_closed_at", "closed_at"),
+        Index("ix_dmt_record_deleted_at", "deleted_at"),
+        Index("ix_dmt_record_serial", "serial_number"),
     )
 
     #: ``DMT-2026-00042``, given by the server (or an Admin's legacy number).
     report_number: Mapped[str] = mapped_column(String(32))
-    #: open | in_analysis | dispositioned | closed, derived from what is filled (see the rules).
+    #: open | in_analysis | dispositioned | closed | reopened, derived from what is filled (see the rules).
     status: Mapped[str] = mapped_column(String(20))
     is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -94,6 +100,13 @@ class Record(IdentityPrimaryKey, AuditColumns, Base):
     updated_by_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     closed_by_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    #: The last reopening (the signatures keep every one); a reopened record stays "reopened" until closed.
+    reopened_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    reopened_by_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    #: Set when an Admin deletes the record: it leaves every list, its history stays (a tombstone).
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    deleted_by_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    delete_reason: Mapped[str | None] = mapped_column(Text, default=None)
     #: 1 on creation, one more on every change; an update that finds another number changes nothing.
     version: Mapped[int] = mapped_column(Integer)
 
@@ -101,10 +114,19 @@ class Record(IdentityPrimaryKey, AuditColumns, Base):
 
 
 class RecordText(IdentityPrimaryKey, Base):
-    """One text field of a record in one language: the author's original, later translations."""
+    """One text field of a record in one language: the author's original, or a translation of it.
+
+    A translation row is ``machine`` (the translator's, ``state`` pending / done / failed, no
+    text until done) or ``human`` (a person's correction, which no machine translation replaces).
+    ``source_hash`` is the sha256 of the original the row translates (the author row: of itself),
+    so a translation of an original that has changed since is recognised.
+    """
 
     __tablename__ = "record_text"
-    __table_args__ = (UniqueConstraint("record_id", "field", "language", name="uq_record_text_field_lang"),)
+    __table_args__ = (
+        UniqueConstraint("record_id", "field", "language", name="uq_record_text_field_lang"),
+        Index("ix_record_text_work", "state", "next_attempt_at"),
+    )
 
     record_id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"),
@@ -114,10 +136,78 @@ class RecordText(IdentityPrimaryKey, Base):
     field: Mapped[str] = mapped_column(String(32))
     #: en, es or zh.
     language: Mapped[str] = mapped_column(String(2))
-    text: Mapped[str] = mapped_column(Text)
-    #: author (as written); later machine or human (translations).
+    #: None while a machine translation is pending or has failed.
+    text: Mapped[str | None] = mapped_column(Text, default=None)
+    #: author (as written), machine or human (translations).
     origin: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    #: done (text is there), pending (waiting for the translator) or failed (it gave up for now).
+    state: Mapped[str] = mapped_column(String(10), default="done")
+    source_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: Translation attempts made for the current original, when the next may start, and why the last failed.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    #: A translator process working on the row holds it until then (several records processes may run).
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+
+
+class RecordHistory(IdentityPrimaryKey, Base):
+    """One line of a record's audit trail: written in the transaction of the change, never changed.
+
+    ``action``: created, changed, closed, reopened, deleted, translated. A change of several
+    fields is one line per field, all with the same ``version`` (the record's version after it).
+    Values are kept as text (dates ISO, money with 2 decimals, ids as numbers) as they were then;
+    the actor's username and name are copied, so the trail reads the same after a user is renamed.
+    """
+
+    __tablename__ = "record_history"
+    __table_args__ = (Index("ix_record_history_record", "record_id", "id"),)
+
+    record_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("dmt_record.id", name="fk_record_history_record_id"),
+    )
+    at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    #: None for the system (the translator).
+    actor_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    actor_username: Mapped[str] = mapped_column(String(64))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    actor_role: Mapped[str | None] = mapped_column(String(40), default=None)
+    action: Mapped[str] = mapped_column(String(20))
+    field: Mapped[str | None] = mapped_column(String(40), default=None)
+    language: Mapped[str | None] = mapped_column(String(2), default=None)
+    old_value: Mapped[str | None] = mapped_column(Text, default=None)
+    new_value: Mapped[str | None] = mapped_column(Text, default=None)
+    #: Why (reopen, delete), as the person gave it.
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    version: Mapped[int | None] = mapped_column(Integer, default=None)
+    request_id: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class RecordSignature(IdentityPrimaryKey, Base):
+    """An electronic signature (21 CFR 11.50): who signed, when, and what the signature means.
+
+    Made only after the signer re-entered the password; never changed or removed.
+    """
+
+    __tablename__ = "record_signature"
+    __table_args__ = (Index("ix_record_signature_record", "record_id", "id"),)
+
+    record_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("dmt_record.id", name="fk_record_signature_record_id"),
+    )
+    #: approved_disposition (closing) or reopened.
+    meaning: Mapped[str] = mapped_column(String(40))
+    signer_id: Mapped[int] = mapped_column(BigInteger)
+    signer_username: Mapped[str] = mapped_column(String(64))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    signer_role: Mapped[str] = mapped_column(String(40))
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    #: The record's version the signature belongs to (after the signed change).
+    record_version: Mapped[int] = mapped_column(Integer)
 
 
 class ReportCounter(Base):

@@ -162,6 +162,8 @@ class CatalogEntryService(SQLAlchemyAsyncRepositoryService[CatalogEntry, Catalog
                 CatalogEntry.kind,
                 CatalogEntry.item_number,
                 CatalogEntry.item_name,
+                CatalogEntry.item_name_es,
+                CatalogEntry.item_name_zh,
                 CatalogEntry.is_active,
             ).where(CatalogEntry.id.in_(ids))
             for row in await self.session.execute(statement):
@@ -171,6 +173,8 @@ class CatalogEntryService(SQLAlchemyAsyncRepositoryService[CatalogEntry, Catalog
                     item_number=row.item_number,
                     item_name=row.item_name,
                     is_active=bool(row.is_active),
+                    item_name_es=row.item_name_es,
+                    item_name_zh=row.item_name_zh,
                 )
         items: list[CatalogEntrySummary] = []
         missing: list[CatalogRef] = []

@@ -9,7 +9,6 @@ the record, its texts and its derived status in one transaction.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import logging
 import random
@@ -18,14 +17,15 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import ColumnElement, delete, exists, func, insert, or_, select, update
 from sqlalchemy import case as sql_case
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from dmt_records.db.models import Record, RecordText, ReportCounter, utcnow
 from dmt_records.domain.records import rules
+from dmt_records.domain.records.filters import RecordFilters, record_conditions
 from dmt_records.domain.records.languages import LANGUAGES, Language
 from dmt_records.domain.records.references import References
 from dmt_records.domain.records.schemas import (
@@ -74,23 +74,6 @@ SORT_COLUMNS: dict[str, Any] = {
 }
 
 ORIGIN_AUTHOR = "author"
-
-
-@dataclasses.dataclass(frozen=True)
-class RecordFilters:
-    """What ``GET /api/v1/records`` narrows by; every given filter must hold."""
-
-    statuses: tuple[str, ...] = ()
-    is_closed: bool | None = None
-    #: record field (catalog or user id) -> the ids it may hold
-    ids: Mapping[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    created_from: dt.datetime | None = None
-    #: exclusive when ``created_to_exclusive`` (a whole day was asked for), else inclusive
-    created_to: dt.datetime | None = None
-    created_to_exclusive: bool = False
-    q: str | None = None
 
 
 class StaleVersion(Exception):
@@ -303,7 +286,7 @@ class RecordService:
         page_size: int,
         reader: Language | None,
     ) -> Page[RecordRead]:
-        conditions = self._conditions(filters)
+        conditions = record_conditions(filters)
         total = await self.session.scalar(select(func.count()).select_from(Record).where(*conditions)) or 0
         column = SORT_COLUMNS[sort]
         ordering = (column.desc(), Record.id.desc()) if order == "desc" else (column.asc(), Record.id.asc())
@@ -321,40 +304,6 @@ class RecordService:
         texts = await self._texts([r.id for r in records])
         items = [record_read(r, texts.get(r.id, {}), reader) for r in records]
         return Page(items=items, total=total, page=page, page_size=page_size)
-
-    @staticmethod
-    def _conditions(filters: RecordFilters) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = []
-        if filters.statuses:
-            conditions.append(Record.status.in_(filters.statuses))
-        if filters.is_closed is not None:
-            conditions.append(Record.is_closed == filters.is_closed)
-        for field, ids in filters.ids.items():
-            column = getattr(Record, field)
-            conditions.append(column == ids[0] if len(ids) == 1 else column.in_(ids))
-        if filters.date_from is not None:
-            conditions.append(Record.date >= filters.date_from)
-        if filters.date_to is not None:
-            conditions.append(Record.date <= filters.date_to)
-        if filters.created_from is not None:
-            conditions.append(Record.created_at >= filters.created_from)
-        if filters.created_to is not None:
-            if filters.created_to_exclusive:
-                conditions.append(Record.created_at < filters.created_to)
-            else:
-                conditions.append(Record.created_at <= filters.created_to)
-        if filters.q:
-            q = filters.q
-            conditions.append(
-                or_(
-                    Record.report_number.icontains(q, autoescape=True),
-                    Record.serial_number.icontains(q, autoescape=True),
-                    Record.operation.icontains(q, autoescape=True),
-                    Record.sdr_number.icontains(q, autoescape=True),
-                    exists().where(RecordText.record_id == Record.id, RecordText.text.icontains(q, autoescape=True)),
-                )
-            )
-        return conditions
 
     async def usage(self, kind: str, entry_id: int) -> int:
         """How many records point to catalog entry ``entry_id`` of ``kind`` in any of their fields."""
