@@ -196,11 +196,20 @@ async def add_one(url: str, name: str) -> dict[str, int]:
         session.add(record)
         await session.flush()
         text = RecordText(record_id=record.id, field="analysis", language="en", text="new", origin="author")
-        line = RecordHistory(record_id=record.id, actor_id=1, actor_username="ADM001", actor_name="Admin",
-                             action="created", version=1)
-        signature = RecordSignature(record_id=record.id, meaning="reopened", signer_id=1, signer_username="ADM001",
-                                    signer_name="Admin", signer_role="Admin", signed_at=MOMENT, reason="why",
-                                    record_version=2)
+        line = RecordHistory(
+            record_id=record.id, actor_id=1, actor_username="ADM001", actor_name="Admin", action="created", version=1
+        )
+        signature = RecordSignature(
+            record_id=record.id,
+            meaning="reopened",
+            signer_id=1,
+            signer_username="ADM001",
+            signer_name="Admin",
+            signer_role="Admin",
+            signed_at=MOMENT,
+            reason="why",
+            record_version=2,
+        )
         session.add_all([text, line, signature])
         await session.commit()
         return {"dmt_record": record.id, "record_text": text.id, "record_history": line.id,
