@@ -15,6 +15,12 @@ async def test_a_token_from_the_published_key_names_the_user_and_role(tokens: To
     assert (principal.id, principal.username, principal.role) == (7, "INS007", Role.INSPECTOR)
 
 
+async def test_a_token_carries_the_users_language_and_time_zone(tokens: TokenFactory) -> None:
+    token = tokens.token(Role.OPERATOR, language="zh", time_zone="Asia/Shanghai")
+    principal = await tokens.verifier().verify(token)
+    assert (principal.language, principal.time_zone) == ("zh", "Asia/Shanghai")
+
+
 async def test_a_token_signed_with_another_key_is_refused(tokens: TokenFactory) -> None:
     with pytest.raises(InvalidToken, match="unknown key"):
         await tokens.verifier().verify(TokenFactory().token())

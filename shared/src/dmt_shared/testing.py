@@ -27,9 +27,18 @@ class TokenFactory:
         full_name: str = "Test User",
         ttl_seconds: int = 900,
         now: float | None = None,
+        language: str = "en",
+        time_zone: str = "UTC",
     ) -> str:
         token, _ = self.signer.issue(
-            user_id=user_id, username=username, full_name=full_name, role=role, ttl_seconds=ttl_seconds, now=now
+            user_id=user_id,
+            username=username,
+            full_name=full_name,
+            role=role,
+            ttl_seconds=ttl_seconds,
+            now=now,
+            language=language,
+            time_zone=time_zone,
         )
         return token
 

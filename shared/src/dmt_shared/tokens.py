@@ -47,6 +47,9 @@ class Principal(msgspec.Struct, frozen=True):
     role: Role
     token_id: str
     expires_at: int
+    #: The user's preferred language (en, es, zh) and IANA time zone, as auth knew them at sign-in.
+    language: str = "en"
+    time_zone: str = "UTC"
 
 
 class InvalidToken(Exception):
@@ -107,6 +110,8 @@ class TokenSigner:
         role: Role | str,
         ttl_seconds: int,
         now: float | None = None,
+        language: str = "en",
+        time_zone: str = "UTC",
         extra: dict[str, Any] | None = None,
     ) -> tuple[str, int]:
         """Return the token and its expiry (epoch seconds)."""
@@ -119,6 +124,8 @@ class TokenSigner:
             "username": username,
             "name": full_name,
             "role": role.value if isinstance(role, Role) else role,
+            "lang": language,
+            "tz": time_zone,
             "iat": issued,
             "nbf": issued,
             "exp": expires,
@@ -166,6 +173,8 @@ def decode(token: str, keys: dict[str, jwt.PyJWK]) -> Principal:
             role=Role(claims["role"]),
             token_id=str(claims["jti"]),
             expires_at=int(claims["exp"]),
+            language=str(claims.get("lang") or "en"),
+            time_zone=str(claims.get("tz") or "UTC"),
         )
     except (KeyError, ValueError) as exc:
         raise InvalidToken("token claims are incomplete") from exc

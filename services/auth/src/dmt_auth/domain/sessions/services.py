@@ -160,6 +160,8 @@ class SessionService:
             full_name=user.full_name,
             role=user.role,
             ttl_seconds=self.access_ttl,
+            language=user.language,
+            time_zone=user.time_zone,
         )
         refresh = secrets.token_urlsafe(32)
         self.session.add(
