@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_auth.config import Settings, get_settings
 from dmt_auth.db import MIGRATIONS, VERSION_TABLE
-from dmt_auth.domain.sessions.controllers import SessionController, well_known_jwks
+from dmt_auth.domain.sessions.controllers import SessionController, verify_password, well_known_jwks
 from dmt_auth.domain.sessions.services import SessionService
 from dmt_auth.domain.users.controllers import ProfileController, UserController
 from dmt_auth.domain.users.demo import load_demo_users
@@ -106,7 +106,7 @@ def create_app(
         title="DMT auth",
         version=VERSION,
         description="Users, sign-in, access and refresh tokens, and the public keys that verify access tokens.",
-        route_handlers=[SessionController, well_known_jwks, ProfileController, UserController],
+        route_handlers=[SessionController, well_known_jwks, verify_password, ProfileController, UserController],
         verifier=verifier or TokenVerifier.from_static(signer.jwks()),
         ready_checks={"database": database.ping},
         on_startup=[_startup(settings, database)],

@@ -109,3 +109,15 @@ class LoginThrottle:
 
     def succeeded(self, username: str) -> None:
         self.users.clear(username)
+
+    def user_retry_after(self, username: str) -> int:
+        """Seconds before ``username``'s password may be tried again; 0 to go on.
+
+        For a password re-entered to sign, only the account counts: the check reaches auth through
+        the records service, so the client address is that service's, shared by every signer.
+        """
+        return self.users.retry_after(username)
+
+    def user_failed(self, username: str) -> None:
+        """A wrong password for ``username`` that came with its own valid token (a signature)."""
+        self.users.hit(username)

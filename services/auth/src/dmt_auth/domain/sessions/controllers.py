@@ -1,4 +1,5 @@
-"""``/api/v1/auth``: sign in, OAuth2 token, refresh, sign out, and the public keys."""
+"""``/api/v1/auth``: sign in, OAuth2 token, refresh, sign out, the public keys, and the password
+check that signing a record needs."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from dmt_auth.domain.sessions.schemas import (
     TokenResponse,
 )
 from dmt_auth.domain.sessions.services import SessionService, Tokens
+from dmt_shared.contracts import PASSWORD_CHECK_PATH, PasswordCheck, SignerIdentity
+from dmt_shared.security import principal_of
 from dmt_shared.tokens import TokenSigner
 
 JWKS_CACHE = "public, max-age=300"
@@ -103,3 +106,23 @@ class SessionController(Controller):
 )
 def well_known_jwks(signer: TokenSigner) -> Response[dict[str, Any]]:
     return Response(signer.jwks(), headers={"Cache-Control": JWKS_CACHE})
+
+
+@post(
+    PASSWORD_CHECK_PATH,
+    status_code=HTTP_200_OK,
+    tags=["Sign in"],
+    summary="Check your own password again, to sign",
+    description=(
+        "Signing a record (closing or reopening it) needs the signer's password again, even when "
+        "signed in. The access token says who you are; the body gives the password. 200: who was "
+        "checked, as a signature records them. 403 (field `password`): wrong password. 429 with "
+        "Retry-After: too many wrong passwords (they count with wrong sign-ins of the same user). "
+        "401: no valid token, or the account was deactivated since it was issued."
+    ),
+)
+async def verify_password(
+    request: Request[Any, Any, Any], data: PasswordCheck, sessions: SessionService
+) -> SignerIdentity:
+    user = await sessions.check_password(principal_of(request).id, data.password)
+    return SignerIdentity(id=user.id, username=user.username, full_name=user.full_name, role=user.role)

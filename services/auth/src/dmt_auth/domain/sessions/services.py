@@ -7,12 +7,16 @@
   not the user), so the whole family is revoked and both must sign in again.
 - Unknown user, wrong password and inactive user all get the same answer, after the same work.
 - Failed sign-ins are counted per username and per client address (see :mod:`dmt_auth.ratelimit`).
+- A password re-entered to sign a record is checked for the user the access token names; wrong
+  guesses count against that username's sign-in limit, so a stolen token cannot be used to guess
+  the password faster than signing in would allow.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -23,12 +27,16 @@ from dmt_auth.db.models import RefreshToken, UserAccount
 from dmt_auth.domain.users.rules import normalize_username
 from dmt_auth.passwords import Passwords
 from dmt_auth.ratelimit import LoginThrottle
-from dmt_shared.problems import ProblemError
+from dmt_shared.problems import FieldError, ProblemError
 from dmt_shared.tokens import TokenSigner
+
+log = logging.getLogger("dmt.auth.sessions")
 
 WRONG_CREDENTIALS = "wrong username or password"
 INVALID_REFRESH = "the refresh token is not valid; sign in again"
 REUSED_REFRESH = "this refresh token was already used; every session of that sign-in has been ended, sign in again"
+WRONG_PASSWORD = "the password is not right"
+GONE_ACCOUNT = "this account no longer exists or is deactivated"
 
 
 def token_digest(token: str) -> str:
@@ -92,6 +100,31 @@ class SessionService:
             user.password_hash = await self.passwords.hash(password)
         user.last_login_at = utcnow()
         return await self._issue(user, family_id=secrets.token_hex(16))
+
+    async def check_password(self, user_id: int, password: str) -> UserAccount:
+        """The signed-in user ``user_id``, when ``password`` is theirs (21 CFR 11.200: a signature
+        needs the password again, even within a session).
+
+        401 when the account is gone or deactivated since the token was issued; 429 (Retry-After)
+        while the username is locked by wrong guesses; 403 naming ``password`` when it is wrong.
+        Nothing here logs the password, only who failed.
+        """
+        user = await self.session.get(UserAccount, user_id)
+        if user is None or not user.is_active:
+            raise unauthorized(GONE_ACCOUNT)
+        wait = self.throttle.user_retry_after(user.username)
+        if wait:
+            raise ProblemError(
+                429,
+                f"too many wrong passwords; try again in {wait} seconds",
+                headers={"Retry-After": str(wait)},
+            )
+        if not await self.passwords.verify(user.password_hash, password):
+            self.throttle.user_failed(user.username)
+            log.warning("a signature password check failed for user %s (%s)", user.id, user.username)
+            raise ProblemError(403, WRONG_PASSWORD, errors=[FieldError("password", WRONG_PASSWORD)])
+        self.throttle.succeeded(user.username)
+        return user
 
     async def refresh(self, presented: str) -> Tokens:
         row = (
