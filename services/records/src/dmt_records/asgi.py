@@ -12,9 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_records.config import Settings, get_settings
 from dmt_records.db import MIGRATIONS, VERSION_TABLE
+from dmt_records.domain.analytics.controllers import AnalyticsController
+from dmt_records.domain.export.controllers import ExportController
 from dmt_records.domain.records.controllers import RecordController
 from dmt_records.domain.records.references import References
 from dmt_records.domain.records.services import RecordService
+from dmt_records.domain.translation.controllers import TranslationController
+from dmt_records.domain.translation.worker import worker_from_settings
 from dmt_shared.app import create_component_app, jwks_from
 from dmt_shared.db import ServiceDatabase, provide_db_session
 from dmt_shared.http import ServiceClient
@@ -65,11 +69,17 @@ def create_app(
     # The clients exist before the first request, so the verifier can fetch the keys on first use.
     auth = _client("auth", settings.auth_url, settings, transports)
     masterdata = _client("masterdata", settings.masterdata_url, settings, transports)
+    # Fills in machine translations in the background; None without RECORDS_TRANSLATOR_URL.
+    translator = worker_from_settings(settings, database.sessionmaker)
 
     async def prepare_database(_: Litestar) -> None:
         await database.migrate()
+        if translator is not None:
+            translator.start()
 
     async def shut_down(_: Litestar) -> None:
+        if translator is not None:
+            await translator.stop()
         await auth.aclose()
         await masterdata.aclose()
         await database.dispose()
@@ -82,7 +92,7 @@ def create_app(
             "DMT records (nonconformance reports) in five sections: who may create, edit, close and delete them, "
             "report numbers, texts in English, Spanish and Chinese, lists with filters and search."
         ),
-        route_handlers=[RecordController],
+        route_handlers=[RecordController, ExportController, TranslationController, AnalyticsController],
         verifier=verifier or TokenVerifier(jwks_from(auth)),
         ready_checks={"database": database.ping},
         on_startup=[prepare_database],
@@ -94,6 +104,7 @@ def create_app(
             "auth_client": auth,
             "masterdata_client": masterdata,
             "references": References(masterdata=masterdata, auth=auth),
+            "translator": translator,
         },
         debug=settings.debug,
         log_level=settings.log_level,
