@@ -2,10 +2,16 @@
 
 The fakes answer the look-up contracts of ``dmt_shared.contracts`` from small tables and count
 every call, so a test can say how many look-ups a write made. ``down`` makes one unreachable.
+
+The fake auth also checks a signer's password (``PASSWORD_CHECK_PATH``): the password of user
+``ENG001`` is ``pw-ENG001`` (see :func:`password_of`); the user is the one the bearer token
+names, read from the token without verifying it (the records service verified it already).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -23,10 +29,13 @@ from dmt_records.config import Settings
 from dmt_shared.contracts import (
     CATALOG_KINDS,
     CATALOG_LOOKUP_PATH,
+    PASSWORD_CHECK_PATH,
     USER_LOOKUP_PATH,
     CatalogEntrySummary,
     CatalogLookupRequest,
     CatalogLookupResponse,
+    PasswordCheck,
+    SignerIdentity,
     UserLookupRequest,
     UserLookupResponse,
     UserSummary,
@@ -59,17 +68,47 @@ USERS: dict[Role | str, UserSummary] = {
     ),
     "deactivated": UserSummary(id=9, username="OPR099", full_name="Gone Person", role="Operator", is_active=False),
 }
+USERS_BY_ID: dict[int, UserSummary] = {u.id: u for u in USERS.values()}
+
+
+def password_of(username: str) -> str:
+    """Every test user's password, as the fake auth knows it."""
+    return f"pw-{username}"
+
+
+def _token_user(authorization: str | None) -> int | None:
+    """The user id a bearer token names, read without verifying it (a test fake)."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    try:
+        payload = authorization.split(" ", 1)[1].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return int(claims["sub"])
+    except (IndexError, KeyError, ValueError):
+        return None
+
+
+def _problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> httpx.Response:
+    body = {"type": "about:blank", "status": status, "title": "", "detail": detail, **extra}
+    return httpx.Response(
+        status, content=json.dumps(body), headers={"content-type": "application/problem+json", **(headers or {})}
+    )
 
 
 @dataclass
 class FakeUpstreams:
-    """masterdata's catalog look-up and auth's user look-up over in-memory tables."""
+    """masterdata's catalog look-up, auth's user look-up and auth's password check, in memory.
+
+    ``calls["password"]`` counts password checks; ``locked`` holds user ids whose password auth
+    refuses to check now (429 with ``Retry-After: 30``), as after too many wrong ones.
+    """
 
     catalog: dict[tuple[str, int], CatalogEntrySummary] = field(default_factory=dict)
     users: dict[int, UserSummary] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     down: set[str] = field(default_factory=set)
     seen_headers: list[dict[str, str]] = field(default_factory=list)
+    locked: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for kind, base in KIND_BASE.items():
@@ -97,6 +136,8 @@ class FakeUpstreams:
 
     def auth(self, request: httpx.Request) -> httpx.Response:
         self._refuse_if_down("auth", request)
+        if request.url.path == PASSWORD_CHECK_PATH:
+            return self.password_check(request)
         assert (request.method, request.url.path) == ("POST", USER_LOOKUP_PATH)
         self.calls["auth"] += 1
         self.seen_headers.append(dict(request.headers))
@@ -105,8 +146,64 @@ class FakeUpstreams:
         missing = [i for i in asked.ids if i not in self.users]
         return httpx.Response(200, content=msgspec.json.encode(UserLookupResponse(items=found, missing=missing)))
 
+    def password_check(self, request: httpx.Request) -> httpx.Response:
+        assert request.method == "POST"
+        self.calls["password"] += 1
+        self.seen_headers.append(dict(request.headers))
+        asked = msgspec.json.decode(request.content, type=PasswordCheck)
+        user = self.users.get(_token_user(request.headers.get("authorization")) or 0)
+        if user is None or not user.is_active:
+            return _problem(401, "this account no longer exists or is deactivated")
+        if user.id in self.locked:
+            return _problem(429, "too many wrong passwords; try again in 30 seconds", {"Retry-After": "30"})
+        if asked.password != password_of(user.username):
+            wrong = "the password is not right"
+            return _problem(403, wrong, errors=[{"field": "password", "message": wrong}])
+        signer = SignerIdentity(id=user.id, username=user.username, full_name=user.full_name, role=user.role)
+        return httpx.Response(200, content=msgspec.json.encode(signer))
+
     def transports(self) -> dict[str, httpx.AsyncBaseTransport]:
         return {"masterdata": httpx.MockTransport(self.masterdata), "auth": httpx.MockTransport(self.auth)}
+
+
+RECORDS = "/api/v1/records"
+
+
+class Writer:
+    """Changes made the way a client makes them: read the record's version (its ETag) just before,
+    send it back as If-Match, and type the password when signing. For tests where the version
+    is not the point; tests about versions and passwords send them themselves."""
+
+    def __init__(self, http: httpx.AsyncClient | AsyncTestClient[Any]) -> None:
+        self.http = http
+
+    async def if_match(self, rid: int, headers: dict[str, str]) -> dict[str, str]:
+        shown = await self.http.get(f"{RECORDS}/{rid}", headers=headers)
+        return {**headers, "If-Match": shown.headers["etag"]} if "etag" in shown.headers else dict(headers)
+
+    @staticmethod
+    def password(headers: dict[str, str]) -> str:
+        user = USERS_BY_ID.get(_token_user(headers.get("Authorization")) or 0)
+        return password_of(user.username) if user else "unknown"
+
+    async def patch(self, rid: int, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+        return await self.http.patch(f"{RECORDS}/{rid}", json=body, headers=await self.if_match(rid, headers))
+
+    async def close(self, rid: int, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+        signed = {"password": self.password(headers), **body}
+        return await self.http.post(f"{RECORDS}/{rid}/close", json=signed, headers=await self.if_match(rid, headers))
+
+    async def reopen(self, rid: int, reason: str, headers: dict[str, str]) -> httpx.Response:
+        signed = {"password": self.password(headers), "reason": reason}
+        return await self.http.post(f"{RECORDS}/{rid}/reopen", json=signed, headers=await self.if_match(rid, headers))
+
+    async def correct(self, rid: int, field: str, language: str, text: str, headers: dict[str, str]) -> httpx.Response:
+        return await self.http.put(
+            f"{RECORDS}/{rid}/texts/{field}/{language}", json={"text": text}, headers=await self.if_match(rid, headers)
+        )
+
+    async def delete(self, rid: int, reason: str, headers: dict[str, str]) -> httpx.Response:
+        return await self.http.request("DELETE", f"{RECORDS}/{rid}", json={"reason": reason}, headers=headers)
 
 
 @pytest.fixture
@@ -117,7 +214,18 @@ def upstreams() -> FakeUpstreams:
 @pytest.fixture
 def headers(tokens: TokenFactory) -> dict[Role, dict[str, str]]:
     """Authorization headers of the one user of each role."""
-    return {role: tokens.headers(role, user_id=USERS[role].id, username=USERS[role].username) for role in Role}
+    return {
+        role: tokens.headers(
+            role, user_id=USERS[role].id, username=USERS[role].username, full_name=USERS[role].full_name
+        )
+        for role in Role
+    }
+
+
+@pytest.fixture
+def password() -> Callable[[Role | str], str]:
+    """``password(Role.QUALITY_ENGINEER)``: that test user's password, as the fake auth checks it."""
+    return lambda who: password_of(USERS[who].username)
 
 
 @pytest.fixture
@@ -153,6 +261,18 @@ def concurrent_client(
             yield http
 
     return running
+
+
+@pytest.fixture
+def write(client: AsyncTestClient[Any]) -> Writer:
+    """:class:`Writer` over the test's client."""
+    return Writer(client)
+
+
+@pytest.fixture
+def writer() -> type[Writer]:
+    """:class:`Writer` itself, for a client of the test's own (``Writer(http)``)."""
+    return Writer
 
 
 @pytest.fixture

@@ -13,7 +13,9 @@ from dmt_shared.tokens import Role
 RECORDS = "/api/v1/records"
 
 
-async def three_records(client: AsyncTestClient, headers: dict, new_record: Any, catalog_id: Any) -> list[dict]:
+async def three_records(
+    client: AsyncTestClient, headers: dict, new_record: Any, catalog_id: Any, write: Any
+) -> list[dict]:
     """r1 open, r2 closed, r3 in analysis (created in that order, r3 by the Admin, in Spanish)."""
     inspector = headers[Role.INSPECTOR]
     r1 = await client.post(
@@ -37,24 +39,23 @@ async def three_records(client: AsyncTestClient, headers: dict, new_record: Any,
         headers=headers[Role.ADMIN],
     )  # fmt: skip
     ids = [r.json()["id"] for r in (r1, r2, r3)]
-    await client.patch(
-        f"{RECORDS}/{ids[1]}",
-        json={"final_disposition_id": catalog_id("dispositions"), "failure_code_id": catalog_id("failure-codes")},
-        headers=headers[Role.TECH_ENGINEER],
+    decided = await write.patch(
+        ids[1],
+        {"final_disposition_id": catalog_id("dispositions"), "failure_code_id": catalog_id("failure-codes")},
+        headers[Role.TECH_ENGINEER],
     )
-    await client.post(
-        f"{RECORDS}/{ids[1]}/close",
-        json={"disposition_approval_date": "2026-03-13", "sdr_number": "SDR-77"},
-        headers=headers[Role.QUALITY_ENGINEER],
+    closed = await write.close(
+        ids[1], {"disposition_approval_date": "2026-03-13", "sdr_number": "SDR-77"}, headers[Role.QUALITY_ENGINEER]
     )
-    await client.patch(f"{RECORDS}/{ids[2]}", json={"analysis": "Ramp too fast"}, headers=headers[Role.OPERATOR])
+    analysed = await write.patch(ids[2], {"analysis": "Ramp too fast"}, headers[Role.OPERATOR])
+    assert [decided.status_code, closed.status_code, analysed.status_code] == [200, 200, 200]
     return ids
 
 
 async def test_filters_and_search_narrow_the_list_and_the_total(
-    client: AsyncTestClient, headers: dict, new_record: Any, catalog_id: Any
+    client: AsyncTestClient, headers: dict, new_record: Any, catalog_id: Any, write: Any
 ) -> None:
-    r1, r2, r3 = await three_records(client, headers, new_record, catalog_id)
+    r1, r2, r3 = await three_records(client, headers, new_record, catalog_id, write)
     reader = headers[Role.OPERATOR]
 
     async def ids_for(**params: Any) -> list[int]:
@@ -119,9 +120,9 @@ async def test_filters_and_search_narrow_the_list_and_the_total(
 
 
 async def test_lists_sort_page_and_count_and_usage_is_counted_per_entry(
-    client: AsyncTestClient, headers: dict, new_record: Any, catalog_id: Any
+    client: AsyncTestClient, headers: dict, new_record: Any, catalog_id: Any, write: Any
 ) -> None:
-    r1, r2, r3 = await three_records(client, headers, new_record, catalog_id)
+    r1, r2, r3 = await three_records(client, headers, new_record, catalog_id, write)
     reader = headers[Role.INSPECTOR]
 
     async def ids_for(**params: Any) -> list[int]:

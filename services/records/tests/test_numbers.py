@@ -37,8 +37,8 @@ async def test_twenty_records_created_at_once_get_twenty_distinct_numbers(
     assert {item["serial_number"] for item in listed.json()["items"]} == {f"SN-{n}" for n in range(20)}
 
 
-async def test_simultaneous_changes_to_one_record_are_all_kept(
-    concurrent_client: Any, headers: dict, new_record: Any, catalog_id: Any
+async def test_simultaneous_changes_to_one_version_let_one_through_and_lose_none(
+    concurrent_client: Any, headers: dict, new_record: Any, catalog_id: Any, writer: Any
 ) -> None:
     changes = [
         (Role.INSPECTOR, {"quantity": 9}),
@@ -53,10 +53,21 @@ async def test_simultaneous_changes_to_one_record_are_all_kept(
     async with concurrent_client() as http:
         rid = (await http.post(RECORDS, json=new_record(), headers=headers[Role.INSPECTOR])).json()["id"]
         responses = await asyncio.gather(
-            *(http.patch(f"{RECORDS}/{rid}", json=body, headers=headers[role]) for role, body in changes)
+            *(
+                http.patch(f"{RECORDS}/{rid}", json={**body, "version": 1}, headers=headers[role])
+                for role, body in changes
+            )
         )
+        statuses = [r.status_code for r in responses]
+        assert sorted(statuses) == [200] + [412] * (len(changes) - 1), [r.text for r in responses]
+        assert {r.json()["current_version"] for r in responses if r.status_code == 412} == {2}
+        # those refused read the record again and make their change on what they now see
+        write = writer(http)
+        for (role, body), status in zip(changes, statuses, strict=True):
+            if status == 412:
+                again = await write.patch(rid, body, headers[role])
+                assert again.status_code == 200, again.text
         final = (await http.get(f"{RECORDS}/{rid}", headers=headers[Role.ADMIN])).json()
-    assert [r.status_code for r in responses] == [200] * len(changes), [r.text for r in responses]
     for _, body in changes:
         for field, value in body.items():
             assert final[field] == value, field

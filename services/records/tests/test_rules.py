@@ -53,9 +53,10 @@ def test_forbidden_fields_names_every_refused_field_in_the_order_given() -> None
     assert rules.forbidden_fields(Role.ADMIN, given) == []
 
 
-def test_who_may_create_close_and_delete() -> None:
+def test_who_may_create_close_reopen_and_delete() -> None:
     assert [r for r in Role if rules.may_create(r)] == [Role.ADMIN, Role.INSPECTOR]
     assert [r for r in Role if rules.may_close(r)] == [Role.ADMIN, Role.QUALITY_ENGINEER]
+    assert [r for r in Role if rules.may_reopen(r)] == [Role.ADMIN, Role.QUALITY_ENGINEER]
     assert [r for r in Role if rules.may_delete(r)] == [Role.ADMIN]
     assert [r for r in Role if rules.may_give_report_number(r)] == [Role.ADMIN]
 
@@ -116,6 +117,28 @@ def test_the_status_follows_from_what_is_filled(values: dict, is_closed: bool, s
     assert rules.derive_status(values, is_closed=is_closed) is status
 
 
+@pytest.mark.parametrize("values", [COMPLETE, {**COMPLETE, "analysis": "Cooling"}, {**COMPLETE, **DECIDED}])
+def test_a_reopened_record_says_so_whatever_is_filled_until_closed_again(values: dict) -> None:
+    assert rules.derive_status(values, is_closed=False, reopened=True) is Status.REOPENED
+    assert rules.derive_status(values, is_closed=True, reopened=True) is Status.CLOSED
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("field", rules.TEXT_FIELDS)
+def test_a_translation_is_corrected_by_those_who_may_edit_its_text(role: Role, field: str) -> None:
+    assert rules.may_correct_text(role, field) is (FIELD_SECTION[field] in EXPECTED_SECTIONS[role])
+
+
+def test_only_text_fields_have_translations_to_correct() -> None:
+    assert not rules.may_correct_text(Role.ADMIN, "operation")
+    assert not rules.may_correct_text(Role.ADMIN, "colour")
+
+
+def test_signatures_say_what_they_mean_in_words() -> None:
+    assert rules.meaning_text(rules.MEANING_APPROVED_DISPOSITION) == "Approved disposition"
+    assert rules.meaning_text(rules.MEANING_REOPENED) == "Reopened"
+
+
 def test_an_operator_writing_the_analysis_becomes_the_analyst_unless_someone_is_named() -> None:
     changes = {"analysis": "Shell cracked"}
     assert rules.filled_in_for(Role.OPERATOR, 3, {}, changes) == {"analysis_by_id": 3}
@@ -143,6 +166,8 @@ def test_the_rules_document_is_the_table_as_data() -> None:
     document = rules.rules_document()
     assert document["create_roles"] == ["Inspector", "Admin"]
     assert document["close_roles"] == ["Quality Engineer", "Admin"]
+    assert document["reopen_roles"] == ["Quality Engineer", "Admin"]
+    assert document["statuses"] == ["open", "in_analysis", "dispositioned", "closed", "reopened"]
     assert document["delete_roles"] == ["Admin"]
     assert document["role_sections"]["Tech Engineer"] == [3, 4]
     assert document["sections"]["5"] == ["disposition_approval_date", "disposition_approved_by_id", "sdr_number"]
@@ -193,9 +218,12 @@ class _Row:
         self.language, self.text, self.origin = language, text, origin
 
 
-def test_a_text_is_unchanged_only_when_the_same_words_are_the_only_version_in_that_language() -> None:
+def test_a_text_is_unchanged_only_when_the_same_words_are_the_original_in_that_language() -> None:
     assert text_unchanged([], None, "en")
     assert not text_unchanged([_Row("en", "Crack")], None, "en")
     assert text_unchanged([_Row("en", "Crack")], "Crack", "en")
     assert not text_unchanged([_Row("en", "Crack")], "Crack", "es")
-    assert not text_unchanged([_Row("en", "Crack"), _Row("es", "Grieta", "machine")], "Crack", "en")
+    # translations of the same original do not make it a change
+    assert text_unchanged([_Row("en", "Crack"), _Row("es", "Grieta", "machine")], "Crack", "en")
+    # the same words as a translation are not the original
+    assert not text_unchanged([_Row("en", "Crack"), _Row("es", "Grieta", "machine")], "Grieta", "es")

@@ -77,14 +77,15 @@ async def test_bad_changes_name_the_field_and_change_nothing(
 ) -> None:
     created = await client.post(RECORDS, json=new_record(), headers=headers[Role.INSPECTOR])
     rid = created.json()["id"]
-    admin, engineer = headers[Role.ADMIN], headers[Role.TECH_ENGINEER]
+    v1 = {"If-Match": '"1"'}  # nothing below changes the record: it stays at version 1
+    admin, engineer = {**headers[Role.ADMIN], **v1}, {**headers[Role.TECH_ENGINEER], **v1}
 
     for field in rules.REQUIRED_AT_CREATION:
         nulled = await client.patch(f"{RECORDS}/{rid}", json={field: None}, headers=admin)
         assert nulled.status_code == 422, (field, nulled.text)
         assert fields_named(nulled) == [field]
     for field in ("operation", "defect_description"):
-        blanked = await client.patch(f"{RECORDS}/{rid}", json={field: "  "}, headers=headers[Role.INSPECTOR])
+        blanked = await client.patch(f"{RECORDS}/{rid}", json={field: "  "}, headers={**headers[Role.INSPECTOR], **v1})
         assert blanked.status_code == 422, field
         assert fields_named(blanked) == [field]
 
@@ -114,7 +115,9 @@ async def test_bad_changes_name_the_field_and_change_nothing(
     unknown = await client.patch(f"{RECORDS}/{rid}", json={"engineer_id": 987}, headers=engineer)
     assert unknown.status_code == 422
     assert unknown.json()["errors"] == [{"field": "engineer_id", "message": "no user 987"}]
-    inactive = await client.patch(f"{RECORDS}/{rid}", json={"analysis_by_id": 9}, headers=headers[Role.OPERATOR])
+    inactive = await client.patch(
+        f"{RECORDS}/{rid}", json={"analysis_by_id": 9}, headers={**headers[Role.OPERATOR], **v1}
+    )
     assert inactive.status_code == 422
     assert fields_named(inactive) == ["analysis_by_id"]
     assert "inactive" in inactive.json()["errors"][0]["message"]
@@ -136,7 +139,7 @@ async def test_bad_changes_name_the_field_and_change_nothing(
 
 
 async def test_an_entry_retired_later_blocks_only_when_newly_chosen(
-    client: AsyncTestClient, headers: dict, upstreams: Any, new_record: Any, catalog_id: Any
+    client: AsyncTestClient, headers: dict, upstreams: Any, new_record: Any, catalog_id: Any, write: Any
 ) -> None:
     inspector = headers[Role.INSPECTOR]
     area = catalog_id("areas", 2)
@@ -144,17 +147,17 @@ async def test_an_entry_retired_later_blocks_only_when_newly_chosen(
     upstreams.catalog[("areas", area)].is_active = False
     calls = dict(upstreams.calls)
 
-    other_edit = await client.patch(f"{RECORDS}/{rid}", json={"quantity": 5}, headers=inspector)
+    other_edit = await write.patch(rid, {"quantity": 5}, inspector)
     assert other_edit.status_code == 200, other_edit.text
-    same_again = await client.patch(f"{RECORDS}/{rid}", json={"area_id": area, "quantity": 6}, headers=inspector)
+    same_again = await write.patch(rid, {"area_id": area, "quantity": 6}, inspector)
     assert same_again.status_code == 200, same_again.text
     assert upstreams.calls == calls  # nothing of a catalog changed: nobody asked
 
-    newly = await client.patch(f"{RECORDS}/{rid}", json={"level_id": catalog_id("levels", INACTIVE)}, headers=inspector)
+    newly = await write.patch(rid, {"level_id": catalog_id("levels", INACTIVE)}, inspector)
     assert newly.status_code == 422
     assert fields_named(newly) == ["level_id"]
-    other = await client.patch(f"{RECORDS}/{rid}", json={"area_id": catalog_id("areas", 3)}, headers=inspector)
+    other = await write.patch(rid, {"area_id": catalog_id("areas", 3)}, inspector)
     assert other.status_code == 200
-    back = await client.patch(f"{RECORDS}/{rid}", json={"area_id": area}, headers=inspector)
+    back = await write.patch(rid, {"area_id": area}, inspector)
     assert back.status_code == 422
     assert "inactive" in back.json()["errors"][0]["message"]

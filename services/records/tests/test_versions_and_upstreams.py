@@ -1,4 +1,4 @@
-"""Stale versions are refused; the services asked about catalogs and users may be down."""
+"""Changes need the version read; stale ones are refused; the services asked may be down."""
 
 from __future__ import annotations
 
@@ -34,10 +34,11 @@ async def test_a_change_made_on_a_stale_version_is_refused_with_412(
 
     close_stale = await client.post(
         f"{RECORDS}/{rid}/close",
-        json={"disposition_approval_date": "2026-03-17", "version": 1},
+        json={"disposition_approval_date": "2026-03-17", "version": 1, "password": "pw-QUA001"},
         headers=headers[Role.QUALITY_ENGINEER],
     )
     assert close_stale.status_code == 412
+    assert close_stale.json()["current_version"] == 2
 
     current = await client.patch(
         f"{RECORDS}/{rid}", json={"quantity": 6, "version": 2}, headers={**inspector, "If-Match": "*"}
@@ -45,6 +46,12 @@ async def test_a_change_made_on_a_stale_version_is_refused_with_412(
     assert current.status_code == 200
     assert current.json()["quantity"] == 6
     assert current.json()["version"] == 3
+
+    for unsaid in ({}, {"If-Match": "*"}, {"If-Match": ""}):  # "*" says nothing of which version was read
+        refused = await client.patch(f"{RECORDS}/{rid}", json={"quantity": 7}, headers={**inspector, **unsaid})
+        assert refused.status_code == 428, unsaid
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in refused.json()["errors"]] == ["version"]
 
     garbled = await client.patch(f"{RECORDS}/{rid}", json={"quantity": 7}, headers={**inspector, "If-Match": "abc"})
     assert garbled.status_code == 400
@@ -70,22 +77,29 @@ async def test_when_masterdata_or_auth_is_down_writes_answer_503_and_save_nothin
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert refused.json()["service"] == "masterdata"
     moved = await client.patch(
-        f"{RECORDS}/{rid}", json={"part_number_id": catalog_id("part-numbers", 2)}, headers=inspector
+        f"{RECORDS}/{rid}", json={"part_number_id": catalog_id("part-numbers", 2), "version": 1}, headers=inspector
     )
     assert moved.status_code == 503
     # what needs no catalog look-up still works
-    counted = await client.patch(f"{RECORDS}/{rid}", json={"quantity": 8}, headers=inspector)
+    counted = await client.patch(f"{RECORDS}/{rid}", json={"quantity": 8, "version": 1}, headers=inspector)
     assert counted.status_code == 200
 
     upstreams.down = {"auth"}
     engineer = await client.patch(
-        f"{RECORDS}/{rid}", json={"engineer_id": 6, "rework_hours": 3}, headers=headers[Role.TECH_ENGINEER]
+        f"{RECORDS}/{rid}",
+        json={"engineer_id": 6, "rework_hours": 3, "version": 2},
+        headers=headers[Role.TECH_ENGINEER],
     )
     assert engineer.status_code == 503
     assert engineer.json()["service"] == "auth"
     approver = await client.post(
         f"{RECORDS}/{rid}/close",
-        json={"disposition_approval_date": "2026-03-17", "disposition_approved_by_id": 6},
+        json={
+            "disposition_approval_date": "2026-03-17",
+            "disposition_approved_by_id": 6,
+            "version": 2,
+            "password": "pw-QUA001",
+        },
         headers=headers[Role.QUALITY_ENGINEER],
     )
     assert approver.status_code == 503

@@ -21,7 +21,9 @@ users went, and writes them with this service's rules:
 - what is kept with a change is noted: a record without a report number gets ``LEGACY-<id>``
   (the same on every run), a record the predecessor closed without its decision is kept closed;
 - the yearly report counter moves past imported numbers of the ``DMT-<year>-<n>`` form, so new
-  records do not have to step over them.
+  records do not have to step over them;
+- each imported record's history starts with one ``imported`` line (the predecessor kept no
+  history to bring), written with the record: a second import, which imports nothing, adds none.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dmt_records.db.models import Record, RecordText, ReportCounter
-from dmt_records.domain.records import rules
+from dmt_records.db.models import Record, RecordHistory, RecordText, ReportCounter, utcnow
+from dmt_records.domain.records import history, rules
 from dmt_records.domain.records.languages import LANGUAGES
 from dmt_shared.contracts import RECORD_CATALOG_FIELDS, RECORD_USER_FIELDS
 from dmt_shared.importing import ImportTally, Note, Refusal, legacy_int, legacy_utc, retry_on_conflict
@@ -253,6 +255,22 @@ def _text_rows(record_id: int, candidate: _Candidate) -> list[dict[str, Any]]:
     ]
 
 
+def _imported_line(record_id: int, candidate: _Candidate, at: dt.datetime) -> dict[str, Any]:
+    """The first line of an imported record's history: where it came from."""
+    actor = history.IMPORT_ACTOR
+    return {
+        "record_id": record_id,
+        "at": at,
+        "actor_id": actor.id,
+        "actor_username": actor.username,
+        "actor_name": actor.name,
+        "actor_role": actor.role,
+        "action": history.IMPORTED,
+        "new_value": f"legacy record {candidate.legacy_id}",
+        "version": candidate.values["version"],
+    }
+
+
 def _columns(values: Mapping[str, Any]) -> dict[str, Any]:
     """A record's values keyed by column name rather than attribute."""
     return {_COLUMN_OF.get(name, name): value for name, value in values.items()}
@@ -412,6 +430,11 @@ async def _import_once(
         text_rows = [row for c in fresh for row in _text_rows(ids[c.values["report_number"]], c)]
         if text_rows:
             await session.execute(insert(RecordText.__table__), text_rows)
+        now = utcnow()
+        await session.execute(
+            insert(RecordHistory.__table__),
+            [_imported_line(ids[c.values["report_number"]], c, now) for c in fresh],
+        )
         await _advance_counters(session, numbers)
         for candidate in fresh:
             done.imported += 1

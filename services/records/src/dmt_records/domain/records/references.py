@@ -1,4 +1,5 @@
-"""Checks of the catalog entries and users a record points to, by the services that own them.
+"""Checks of the catalog entries and users a record points to, by the services that own them,
+and of a signer's password, by auth.
 
 One catalog look-up (masterdata) and one user look-up (auth) per write at most, made at the
 same time, with the caller's own ``Authorization`` and ``Accept-Language``. A service that
@@ -11,20 +12,26 @@ import asyncio
 from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
+import httpx
 import msgspec
 
 from dmt_shared.contracts import (
     CATALOG_LOOKUP_PATH,
+    PASSWORD_CHECK_PATH,
     RECORD_CATALOG_FIELDS,
     USER_LOOKUP_PATH,
     CatalogLookupRequest,
     CatalogLookupResponse,
     CatalogRef,
+    PasswordCheck,
+    SignerIdentity,
     UserLookupRequest,
     UserLookupResponse,
 )
 from dmt_shared.http import ServiceClient, UpstreamUnavailable
-from dmt_shared.problems import FieldError
+from dmt_shared.problems import FieldError, ProblemError
+
+WRONG_PASSWORD = "the password is not right"
 
 T = TypeVar("T")
 
@@ -86,6 +93,44 @@ class References:
             elif not user.is_active:
                 errors.append(FieldError(field, f"inactive: user {user.username} is deactivated"))
         return errors
+
+    async def verify_password(self, password: str, headers: Mapping[str, str]) -> SignerIdentity:
+        """Who signs, when auth confirms ``password`` is the caller's own (the caller's token is
+        in ``headers``). Auth's refusals become ours: 403 naming ``password`` when it is wrong,
+        429 (with auth's Retry-After) after too many wrong ones, 401 when the account is gone;
+        auth unreachable or failing: 503. The password itself is never logged or kept.
+        """
+        body = msgspec.to_builtins(PasswordCheck(password=password))
+        response = await self.auth.request("POST", PASSWORD_CHECK_PATH, json=body, headers=dict(headers))
+        status = response.status_code
+        if status == 200:
+            return _decode(self.auth, _json(response), SignerIdentity)
+        if status == 403:
+            raise ProblemError(403, WRONG_PASSWORD, errors=[FieldError("password", WRONG_PASSWORD)])
+        if status == 429:
+            wait = response.headers.get("retry-after")
+            raise ProblemError(
+                429,
+                _detail(response) or "too many wrong passwords; try again later",
+                headers={"Retry-After": wait} if wait else None,
+            )
+        if status == 401:
+            raise ProblemError(401, _detail(response) or "the auth service does not know you any more; sign in again")
+        raise UpstreamUnavailable(self.auth.service, f"its password check answered {status}")
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _detail(response: httpx.Response) -> str | None:
+    """The ``detail`` of an upstream problem answer, when there is one to pass on."""
+    body = _json(response)
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail if isinstance(detail, str) and detail else None
 
 
 def _decode(client: ServiceClient, answer: Any, kind: type[T]) -> T:

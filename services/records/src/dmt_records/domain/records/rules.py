@@ -2,11 +2,18 @@
 
 - The paper form has five sections; each role may edit some of them:
   Inspector 1 and 2, Operator 3, Tech Engineer 3 and 4, Quality Engineer 5, Admin all.
-- Inspectors and Admins create records; Quality Engineers and Admins close them; Admins delete.
+- Inspectors and Admins create records; Quality Engineers and Admins close and reopen them;
+  Admins delete them (a tombstone: the record leaves every list, its history stays).
 - Some fields are required when a record is created and may never be emptied afterwards.
 - A record closes only when its disposition, failure code and engineer are set and the approval
-  date and approver are given, whoever closes it (Admins too). A closed record is read-only.
-- The status follows from what is filled: closed, dispositioned, in_analysis or open.
+  date and approver are given, whoever closes it (Admins too). A closed record is read-only
+  until it is reopened, explicitly, with a reason.
+- Closing and reopening are electronic signatures (21 CFR 11.50, 11.200): the signer types the
+  password again, and the signature keeps the printed name, the time and what it means.
+- Every change names the version it was made on (If-Match or ``version``), so nobody silently
+  overwrites what someone else saved meanwhile.
+- The status follows from what is filled: closed, reopened (until closed again), dispositioned,
+  in_analysis or open.
 - A few fields fill themselves in from the person writing (who analysed, which engineer, who approved).
 - Report numbers are ``DMT-{year}-{n:05d}``, counted per year of creation.
 """
@@ -25,6 +32,8 @@ class Status(enum.StrEnum):
     IN_ANALYSIS = "in_analysis"
     DISPOSITIONED = "dispositioned"
     CLOSED = "closed"
+    #: Closed once, then reopened with a reason; stays so until it is closed again.
+    REOPENED = "reopened"
 
 
 #: The fields of each section of the form, in the form's order. ``report_number`` belongs to
@@ -74,6 +83,7 @@ ROLE_SECTIONS: dict[Role, tuple[int, ...]] = {
 
 CREATE_ROLES: tuple[Role, ...] = (Role.INSPECTOR, Role.ADMIN)
 CLOSE_ROLES: tuple[Role, ...] = (Role.QUALITY_ENGINEER, Role.ADMIN)
+REOPEN_ROLES: tuple[Role, ...] = (Role.QUALITY_ENGINEER, Role.ADMIN)
 DELETE_ROLES: tuple[Role, ...] = (Role.ADMIN,)
 #: Only these may give a report number of their own (a legacy number) on creation.
 REPORT_NUMBER_ROLES: tuple[Role, ...] = (Role.ADMIN,)
@@ -117,6 +127,23 @@ ANALYSIS_TEXTS: tuple[str, ...] = ("process_description", "analysis")
 ANALYST_ROLES: tuple[Role, ...] = (Role.OPERATOR, Role.TECH_ENGINEER)
 
 CLOSED_READ_ONLY = "closed records are read-only"
+NOT_CLOSED = "only a closed record can be reopened"
+VERSION_REQUIRED = (
+    "say which version of the record you read: send it as If-Match (the ETag) or as `version`, "
+    "so a change someone else saved meanwhile is not overwritten"
+)
+
+#: What a signature means (21 CFR 11.50(a)(3)), as stored and as printed.
+MEANING_APPROVED_DISPOSITION = "approved_disposition"
+MEANING_REOPENED = "reopened"
+SIGNATURE_MEANINGS: dict[str, str] = {
+    MEANING_APPROVED_DISPOSITION: "Approved disposition",
+    MEANING_REOPENED: "Reopened",
+}
+#: Reopening withdraws the approval of the disposition: closing again gives it anew.
+WITHDRAWN_ON_REOPEN: tuple[str, ...] = ("disposition_approval_date", "disposition_approved_by_id")
+#: Why a record is reopened or deleted: required, kept in its history.
+REASON_MAX_LENGTH = 2000
 
 REPORT_NUMBER_PREFIX = "DMT"
 
@@ -153,6 +180,19 @@ def may_close(role: Role) -> bool:
     return role in CLOSE_ROLES
 
 
+def may_reopen(role: Role) -> bool:
+    return role in REOPEN_ROLES
+
+
+def may_correct_text(role: Role, field: str) -> bool:
+    """A translation of a text is corrected by those who may edit the text itself."""
+    return field in TEXT_FIELDS and field in editable_fields(role)
+
+
+def meaning_text(meaning: str) -> str:
+    return SIGNATURE_MEANINGS[meaning]
+
+
 def may_delete(role: Role) -> bool:
     return role in DELETE_ROLES
 
@@ -176,10 +216,16 @@ def missing_to_close(values: Mapping[str, Any]) -> list[str]:
     return [f for f in REQUIRED_TO_CLOSE if is_blank(values.get(f))]
 
 
-def derive_status(values: Mapping[str, Any], *, is_closed: bool) -> Status:
-    """The status that what is filled in says; ``values`` holds the record's fields (texts as strings)."""
+def derive_status(values: Mapping[str, Any], *, is_closed: bool, reopened: bool = False) -> Status:
+    """The status that what is filled in says; ``values`` holds the record's fields (texts as strings).
+
+    A reopened record says so until it is closed again, whatever is filled: readers must see that
+    a decision once approved is open again.
+    """
     if is_closed:
         return Status.CLOSED
+    if reopened:
+        return Status.REOPENED
     if all(not is_blank(values.get(f)) for f in DISPOSITION_FIELDS):
         return Status.DISPOSITIONED
     if any(not is_blank(values.get(f)) for f in (*SECTIONS[3], *SECTIONS[4])):
@@ -223,6 +269,7 @@ def rules_document() -> dict[str, Any]:
     return {
         "create_roles": [r.value for r in CREATE_ROLES],
         "close_roles": [r.value for r in CLOSE_ROLES],
+        "reopen_roles": [r.value for r in REOPEN_ROLES],
         "delete_roles": [r.value for r in DELETE_ROLES],
         "sections": {str(n): list(fields) for n, fields in SECTIONS.items()},
         "role_sections": {r.value: list(ROLE_SECTIONS[r]) for r in roles},
@@ -231,4 +278,6 @@ def rules_document() -> dict[str, Any]:
         "required_to_close": list(REQUIRED_TO_CLOSE),
         "text_fields": list(TEXT_FIELDS),
         "text_max_length": TEXT_MAX_LENGTH,
+        "statuses": [s.value for s in Status],
+        "signature_meanings": dict(SIGNATURE_MEANINGS),
     }

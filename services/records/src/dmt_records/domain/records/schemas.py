@@ -14,7 +14,8 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from dmt_records.domain.records.languages import Language
-from dmt_records.domain.records.rules import TEXT_MAX_LENGTH
+from dmt_records.domain.records.rules import REASON_MAX_LENGTH, TEXT_MAX_LENGTH
+from dmt_records.domain.translation.schemas import TextSet
 
 MAX_ID = 2**63 - 1
 
@@ -46,7 +47,27 @@ ReportNumber = Annotated[
         examples=["DMT-2019-00412"],
     ),
 ]
-Version = Annotated[int, msgspec.Meta(ge=1, description="The version you read; a newer one on the server -> 412")]
+Version = Annotated[
+    int,
+    msgspec.Meta(
+        ge=1,
+        description="The version you read (or send it as If-Match); a newer one on the server -> 412, none -> 428",
+    ),
+]
+Password = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=256, description="Your password again: a signature needs it (403 if wrong)"),
+]
+Reason = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=REASON_MAX_LENGTH,
+        pattern=r"\S",
+        description="Why, in your words; kept in the record's history",
+        examples=["Customer returned two more parts with the same defect"],
+    ),
+]
 
 RecordSort = Literal["created_at", "date", "report_number", "quantity", "status", "updated_at", "id"]
 SortOrder = Literal["asc", "desc"]
@@ -119,25 +140,82 @@ class RecordUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class RecordClose(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Approve the disposition and close. ``disposition_approval_date`` is required (unless the
-    record already has one); ``disposition_approved_by_id`` defaults to you."""
+    """Approve the disposition and close: an electronic signature, so your password again.
+    ``disposition_approval_date`` is required (unless the record already has one);
+    ``disposition_approved_by_id`` defaults to you."""
 
+    password: Password
     disposition_approval_date: dt.date | None = None
     disposition_approved_by_id: UserId | None = None
     sdr_number: SdrNumber | UnsetType | None = UNSET
     version: Version | UnsetType = UNSET
 
 
-class TextValue(msgspec.Struct):
-    text: str
-    #: author (as written), machine or human (a translation).
-    origin: str
+class RecordReopen(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Reopen a closed record: an electronic signature (your password again) with the reason."""
+
+    password: Password
+    reason: Reason
+    version: Version | UnsetType = UNSET
 
 
-class TextSet(msgspec.Struct):
-    #: The language the author wrote in.
-    source_language: str
-    values: dict[str, TextValue]
+class RecordDelete(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Delete a record: it leaves every list, export and chart; its history stays for Admins."""
+
+    reason: Reason
+    version: Version | UnsetType = UNSET
+
+
+class TextCorrection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A person's translation of a text, which no machine translation replaces."""
+
+    text: RequiredText
+    version: Version | UnsetType = UNSET
+
+
+class SignatureRead(msgspec.Struct, kw_only=True):
+    """An electronic signature as 21 CFR 11.50 wants it shown: printed name, date and time, meaning."""
+
+    id: int
+    #: approved_disposition or reopened.
+    meaning: str
+    #: The meaning in words: "Approved disposition", "Reopened".
+    meaning_text: str
+    signer_id: int
+    signer_username: str
+    signer_name: str
+    signer_role: str
+    signed_at: dt.datetime
+    reason: str | None
+    #: The record's version that the signed change made.
+    record_version: int
+
+
+class HistoryLine(msgspec.Struct, kw_only=True):
+    """One line of a record's history: who did what to which field, when, from what to what.
+
+    ``action``: created, imported, changed, closed, reopened, signed, deleted or translated.
+    Values are text: ids ``"12"``, dates ISO, money ``"12.50"``, booleans ``"true"``/``"false"``.
+    """
+
+    id: int
+    #: When, in UTC.
+    at: dt.datetime
+    #: The same moment in the time zone asked for (``tz``), else null.
+    at_local: str | None
+    #: null for the system (machine translation, the predecessor import).
+    actor_id: int | None
+    actor_username: str
+    actor_name: str
+    actor_role: str | None
+    action: str
+    field: str | None
+    language: str | None
+    old_value: str | None
+    new_value: str | None
+    reason: str | None
+    #: The record's version after the change.
+    version: int | None
 
 
 class RecordRead(msgspec.Struct, kw_only=True):
@@ -184,13 +262,20 @@ class RecordRead(msgspec.Struct, kw_only=True):
     disposition_approved_by_id: int | None
     sdr_number: str | None
 
+    #: Every language of every text field that has one: origin, state and whether it is outdated.
     texts: dict[str, TextSet]
+    #: The language of the text shown in each flat text field (yours when translated, else the original's).
+    text_languages: dict[str, str]
+    #: Approvals and reopenings, oldest first.
+    signatures: list[SignatureRead]
     created_by_id: int
     created_at: dt.datetime
     updated_by_id: int | None
     updated_at: dt.datetime
     closed_at: dt.datetime | None
     closed_by_id: int | None
+    reopened_at: dt.datetime | None
+    reopened_by_id: int | None
 
 
 class RecordRules(msgspec.Struct):
@@ -198,6 +283,7 @@ class RecordRules(msgspec.Struct):
 
     create_roles: list[str]
     close_roles: list[str]
+    reopen_roles: list[str]
     delete_roles: list[str]
     sections: dict[str, list[str]]
     role_sections: dict[str, list[int]]
@@ -206,3 +292,6 @@ class RecordRules(msgspec.Struct):
     required_to_close: list[str]
     text_fields: list[str]
     text_max_length: int
+    statuses: list[str]
+    #: meaning -> its words, as signatures show them.
+    signature_meanings: dict[str, str]

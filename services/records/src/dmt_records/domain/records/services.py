@@ -1,9 +1,13 @@
-"""DMT records: creation with a race-free report number, section edits, closing, listing.
+"""DMT records: creation with a race-free report number, section edits, closing and reopening
+(signed), correcting a translation, deleting (a tombstone), listing, and the history of each.
 
-Every write follows the same path: refuse fields the role may not touch (403), refuse a closed
-record (409) or a stale version (412), check values (422), check the catalog entries and users
-being set with the services that own them (one call each, only for what changes), then save
-the record, its texts and its derived status in one transaction.
+Every write follows the same path: refuse what the role may not do (403), ask for the version
+the caller read (428 without one), refuse a missing or deleted record (404), a closed record
+(409) or a stale version (412), check values (422), check the catalog entries and users being
+set with the services that own them and the signer's password with auth (one call each, only
+when needed, never inside a transaction), then save the record, its texts, its derived status,
+its history lines and any signature in one transaction. Every saved change adds one to the
+record's version; machine translations (the translation worker) never do.
 """
 
 from __future__ import annotations
@@ -18,28 +22,34 @@ from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import case as sql_case
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from dmt_records.db.models import Record, RecordText, ReportCounter, utcnow
-from dmt_records.domain.records import rules
+from dmt_records.db.models import Record, RecordSignature, RecordText, ReportCounter, utcnow
+from dmt_records.domain.records import history, rules
 from dmt_records.domain.records.filters import RecordFilters, record_conditions
+from dmt_records.domain.records.history import Actor, record_lines
 from dmt_records.domain.records.languages import LANGUAGES, Language
 from dmt_records.domain.records.references import References
 from dmt_records.domain.records.schemas import (
+    HistoryLine,
     RecordClose,
     RecordCreate,
+    RecordDelete,
     RecordRead,
+    RecordReopen,
     RecordUpdate,
-    TextSet,
-    TextValue,
+    SignatureRead,
+    TextCorrection,
 )
-from dmt_shared.contracts import CATALOG_KINDS, RECORD_CATALOG_FIELDS
+from dmt_records.domain.translation.schemas import TextSet
+from dmt_records.domain.translation.store import TextChange, text_view, write_correction, write_original
+from dmt_shared.contracts import CATALOG_KINDS, RECORD_CATALOG_FIELDS, SignerIdentity
 from dmt_shared.pagination import Page, offset
 from dmt_shared.problems import FieldError, ProblemError, conflict, forbidden, not_found, unprocessable
-from dmt_shared.tokens import Principal
+from dmt_shared.tokens import Principal, Role
 
 log = logging.getLogger("dmt.records")
 
@@ -49,9 +59,13 @@ T = TypeVar("T")
 USER_FIELDS: tuple[str, ...] = ("analysis_by_id", "engineer_id", "disposition_approved_by_id")
 DECIMAL_FIELDS: tuple[str, ...] = ("rework_hours", "material_scrap_cost", "other_cost")
 COLUMN_FIELDS: tuple[str, ...] = tuple(f for f in rules.ALL_FIELDS if f not in rules.TEXT_FIELDS)
+#: What closing may set besides the status.
+APPROVAL_FIELDS: tuple[str, ...] = ("disposition_approval_date", "disposition_approved_by_id", "sdr_number")
 CENT = Decimal("0.01")
 #: How often a write is tried, when a concurrent change or a deadlock makes it start over.
 ATTEMPTS = 10
+#: History lines in the form's order; the status after the fields it follows from.
+LINE_ORDER: dict[str, int] = {f: n for n, f in enumerate(("report_number", *rules.ALL_FIELDS, "status"))}
 
 SORT_COLUMNS: dict[str, Any] = {
     "created_at": Record.created_at,
@@ -64,20 +78,17 @@ SORT_COLUMNS: dict[str, Any] = {
             rules.Status.OPEN.value: 0,
             rules.Status.IN_ANALYSIS.value: 1,
             rules.Status.DISPOSITIONED.value: 2,
-            rules.Status.CLOSED.value: 3,
+            rules.Status.REOPENED.value: 3,
+            rules.Status.CLOSED.value: 4,
         },
         value=Record.status,
-        else_=4,
+        else_=5,
     ),
     "updated_at": Record.updated_at,
     "id": Record.id,
 }
 
 ORIGIN_AUTHOR = "author"
-
-
-class StaleVersion(Exception):
-    """The record changed between reading and writing it."""
 
 
 # ---------------------------------------------------------------- pure shaping
@@ -90,28 +101,46 @@ def group_texts(rows: Sequence[RecordText]) -> dict[int, dict[str, list[RecordTe
     return grouped
 
 
-def _author_row(rows: Sequence[RecordText]) -> RecordText:
-    return next((r for r in rows if r.origin == ORIGIN_AUTHOR), rows[0])
+def _author_text(rows: Sequence[RecordText]) -> str | None:
+    return next((r.text for r in rows if r.origin == ORIGIN_AUTHOR), None)
 
 
 def _as_float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def record_read(record: Record, texts: Mapping[str, Sequence[RecordText]], reader: Language | None) -> RecordRead:
+def signature_read(row: RecordSignature) -> SignatureRead:
+    return SignatureRead(
+        id=row.id,
+        meaning=row.meaning,
+        meaning_text=rules.SIGNATURE_MEANINGS.get(row.meaning, row.meaning),
+        signer_id=row.signer_id,
+        signer_username=row.signer_username,
+        signer_name=row.signer_name,
+        signer_role=row.signer_role,
+        signed_at=row.signed_at,
+        reason=row.reason,
+        record_version=row.record_version,
+    )
+
+
+def record_read(
+    record: Record,
+    texts: Mapping[str, Sequence[RecordText]],
+    reader: Language | None,
+    signatures: Sequence[RecordSignature] = (),
+) -> RecordRead:
     """The record as answered: texts in the reader's language when translated, else as written."""
     text_sets: dict[str, TextSet] = {}
     shown: dict[str, str | None] = {}
+    shown_in: dict[str, str] = {}
     for field in rules.TEXT_FIELDS:
-        rows = texts.get(field) or []
-        if not rows:
-            shown[field] = None
-            continue
-        author = _author_row(rows)
-        ordered = sorted(rows, key=lambda r: LANGUAGES.index(r.language) if r.language in LANGUAGES else 99)
-        values = {r.language: TextValue(text=r.text, origin=r.origin) for r in ordered}
-        text_sets[field] = TextSet(source_language=author.language, values=values)
-        shown[field] = values[reader].text if reader in values else author.text
+        text_set, text, language = text_view(texts.get(field) or [], reader)
+        shown[field] = text
+        if text_set is not None:
+            text_sets[field] = text_set
+        if text is not None and language is not None:
+            shown_in[field] = language
     return RecordRead(
         id=record.id,
         report_number=record.report_number,
@@ -148,12 +177,16 @@ def record_read(record: Record, texts: Mapping[str, Sequence[RecordText]], reade
         disposition_approved_by_id=record.disposition_approved_by_id,
         sdr_number=record.sdr_number,
         texts=text_sets,
+        text_languages=shown_in,
+        signatures=[signature_read(s) for s in signatures],
         created_by_id=record.created_by_id,
         created_at=record.created_at,
         updated_by_id=record.updated_by_id,
         updated_at=record.updated_at,
         closed_at=record.closed_at,
         closed_by_id=record.closed_by_id,
+        reopened_at=record.reopened_at,
+        reopened_by_id=record.reopened_by_id,
     )
 
 
@@ -176,7 +209,9 @@ def normalize(changes: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str
     return values, errors
 
 
-def given_fields(data: msgspec.Struct, *, skip: tuple[str, ...] = ("language", "version")) -> dict[str, Any]:
+def given_fields(
+    data: msgspec.Struct, *, skip: tuple[str, ...] = ("language", "version", "password")
+) -> dict[str, Any]:
     """The fields a request body gives (``null`` included), without the request's own options."""
     return {
         name: getattr(data, name)
@@ -190,13 +225,35 @@ def column_values(record: Record) -> dict[str, Any]:
 
 
 def text_values(texts: Mapping[str, Sequence[RecordText]]) -> dict[str, str | None]:
-    return {field: (_author_row(rows).text if rows else None) for field, rows in texts.items()}
+    """Each text field's original (what the author wrote), for the rules."""
+    return {field: _author_text(rows) for field, rows in texts.items()}
 
 
 def text_unchanged(rows: Sequence[RecordText], new: str | None, language: str) -> bool:
+    """Whether writing ``new`` in ``language`` leaves the field as it is: the same words are
+    already the original in that language (translations do not matter), or nothing to clear."""
     if new is None:
         return not rows
-    return len(rows) == 1 and rows[0].language == language and rows[0].origin == ORIGIN_AUTHOR and rows[0].text == new
+    return any(r.origin == ORIGIN_AUTHOR and r.language == language and r.text == new for r in rows)
+
+
+def given_version(if_match: int | None, body: int | msgspec.UnsetType) -> int | None:
+    """The version the caller read: If-Match, else the body's ``version``, else none."""
+    return if_match if if_match is not None else body_version(body)
+
+
+def required_version(version: int | None) -> int:
+    """The version the caller read; 428 when they did not say (checked once the record is
+    known to exist, so a missing record is a 404 whatever was sent)."""
+    if version is not None:
+        return version
+    raise ProblemError(
+        428, rules.VERSION_REQUIRED, errors=[FieldError("version", "required: the version you read (or If-Match)")]
+    )
+
+
+def body_version(value: int | msgspec.UnsetType) -> int | None:
+    return value if isinstance(value, int) else None
 
 
 def stale_version_error(current: int) -> ProblemError:
@@ -214,11 +271,23 @@ def check_version(current: int, *expected: int | None) -> None:
             raise stale_version_error(current)
 
 
+def ordered_lines(changes: Sequence[history.Change]) -> list[history.Change]:
+    return sorted(changes, key=lambda c: LINE_ORDER.get(c[0] or "", len(LINE_ORDER)))
+
+
+def text_lines(changes: Sequence[TextChange]) -> list[history.Change]:
+    return [(c.field, c.language, c.old_text, c.new_text) for c in changes]
+
+
+def signer_actor(signer: SignerIdentity) -> Actor:
+    return Actor(id=signer.id, username=signer.username, name=signer.full_name, role=signer.role)
+
+
 def _transient(exc: BaseException) -> bool:
     """A deadlock, lock timeout or busy database: the whole transaction may simply be tried again."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, StaleVersion | StaleDataError):
+        if isinstance(seen, StaleDataError):
             return True
         orig = getattr(seen, "orig", None) or seen
         code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
@@ -240,8 +309,8 @@ class RecordService:
     """Records in one database session.
 
     Plain SQLAlchemy rather than a generic repository: every write here is particular (row
-    locks, the yearly counter, versioned updates, texts replaced per field), and reads load a
-    page's texts in one query of their own.
+    locks, the yearly counter, versioned updates, texts per language, history and signatures in
+    the same transaction), and reads load a page's texts and signatures in one query each.
     """
 
     def __init__(self, session: AsyncSession, *, references: References) -> None:
@@ -250,11 +319,12 @@ class RecordService:
 
     # ------------------------------------------------------------ reads
 
-    async def _load(self, record_id: int, *, for_update: bool = False) -> Record:
+    async def _load(self, record_id: int, *, for_update: bool = False, deleted_too: bool = False) -> Record:
         """The record, fresh from the database; ``for_update`` locks its row until the
-        transaction ends (PostgreSQL, MariaDB; SQLite lets one writer in at a time anyway)."""
+        transaction ends (PostgreSQL, MariaDB; SQLite lets one writer in at a time anyway).
+        A deleted record does not exist for anyone but the history's reader (``deleted_too``)."""
         record = await self.session.get(Record, record_id, populate_existing=True, with_for_update=for_update)
-        if record is None:
+        if record is None or (record.deleted_at is not None and not deleted_too):
             raise not_found("record", record_id)
         return record
 
@@ -271,10 +341,26 @@ class RecordService:
         ).scalars()
         return group_texts(list(rows))
 
+    async def _signatures(self, record_ids: Sequence[int]) -> dict[int, list[RecordSignature]]:
+        if not record_ids:
+            return {}
+        rows = (
+            await self.session.execute(
+                select(RecordSignature)
+                .where(RecordSignature.record_id.in_(record_ids))
+                .order_by(RecordSignature.record_id, RecordSignature.signed_at, RecordSignature.id)
+            )
+        ).scalars()
+        grouped: dict[int, list[RecordSignature]] = {}
+        for row in rows:
+            grouped.setdefault(row.record_id, []).append(row)
+        return grouped
+
     async def read(self, record_id: int, reader: Language | None) -> RecordRead:
         record = await self._load(record_id)
         texts = await self._texts([record.id])
-        return record_read(record, texts.get(record.id, {}), reader)
+        signatures = await self._signatures([record.id])
+        return record_read(record, texts.get(record.id, {}), reader, signatures.get(record.id, []))
 
     async def list_records(
         self,
@@ -286,7 +372,7 @@ class RecordService:
         page_size: int,
         reader: Language | None,
     ) -> Page[RecordRead]:
-        conditions = record_conditions(filters)
+        conditions = record_conditions(filters)  # deleted records never match
         total = await self.session.scalar(select(func.count()).select_from(Record).where(*conditions)) or 0
         column = SORT_COLUMNS[sort]
         ordering = (column.desc(), Record.id.desc()) if order == "desc" else (column.asc(), Record.id.asc())
@@ -301,12 +387,18 @@ class RecordService:
                 )
             ).scalars()
         )
-        texts = await self._texts([r.id for r in records])
-        items = [record_read(r, texts.get(r.id, {}), reader) for r in records]
+        ids = [r.id for r in records]
+        texts = await self._texts(ids)
+        signatures = await self._signatures(ids)
+        items = [record_read(r, texts.get(r.id, {}), reader, signatures.get(r.id, [])) for r in records]
         return Page(items=items, total=total, page=page, page_size=page_size)
 
     async def usage(self, kind: str, entry_id: int) -> int:
-        """How many records point to catalog entry ``entry_id`` of ``kind`` in any of their fields."""
+        """How many records point to catalog entry ``entry_id`` of ``kind`` in any of their fields.
+
+        Deleted records count too: their history (kept for Admins) still names the entry, so it
+        must not disappear from under them.
+        """
         if kind not in CATALOG_KINDS:
             raise ProblemError(400, f"unknown catalog kind {kind!r}", errors=[FieldError("kind", "unknown kind")])
         fields = [f for f, k in RECORD_CATALOG_FIELDS.items() if k == kind]
@@ -315,6 +407,15 @@ class RecordService:
         condition = or_(*(getattr(Record, f) == entry_id for f in fields))
         return await self.session.scalar(select(func.count()).select_from(Record).where(condition)) or 0
 
+    async def history(
+        self, record_id: int, principal: Principal, *, page: int, page_size: int, tz: str | None
+    ) -> Page[HistoryLine]:
+        """The record's history, oldest first. A deleted record's history is for Admins only:
+        for everyone else the record does not exist."""
+        zone = history.zone(tz)
+        record = await self._load(record_id, deleted_too=principal.role == Role.ADMIN)
+        return await history.read_history(self.session, record.id, page=page, page_size=page_size, tz=zone)
+
     # ------------------------------------------------------------ writes
 
     async def _attempts(self, write: Callable[[], Awaitable[T]]) -> T:
@@ -322,10 +423,10 @@ class RecordService:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return await write()
-            except (DBAPIError, StaleDataError, StaleVersion) as exc:
+            except (DBAPIError, StaleDataError) as exc:
                 await self.session.rollback()
                 if attempt == ATTEMPTS or not _transient(exc):
-                    if isinstance(exc, StaleDataError | StaleVersion):
+                    if isinstance(exc, StaleDataError):
                         raise conflict("the record was changed by someone else at the same time; try again") from exc
                     raise
                 log.info("write attempt %d met a concurrent write (%s); trying again", attempt, type(exc).__name__)
@@ -334,6 +435,9 @@ class RecordService:
                 await self.session.rollback()
                 raise
         raise AssertionError("unreachable")
+
+    async def _read_after(self, write: Callable[[], Awaitable[int]], reader: Language | None) -> RecordRead:
+        return await self.read(await self._attempts(write), reader)
 
     async def create(
         self, data: RecordCreate, principal: Principal, *, language: Language, headers: Mapping[str, str]
@@ -373,11 +477,15 @@ class RecordService:
                     raise conflict(f"report number {own_number} is already taken", field="report_number") from exc
                 raise
             texts = {f: values[f] for f in rules.TEXT_FIELDS if values.get(f) is not None}
-            await self._write_texts(record.id, texts, language, now, fresh=True)
+            written = await write_original(self.session, record.id, texts, language, now, fresh=True)
+            lines: list[history.Change] = [("report_number", None, None, number), ("status", None, None, record.status)]
+            lines += [(f, None, None, values[f]) for f in COLUMN_FIELDS if values.get(f) is not None]
+            lines += text_lines(written)
+            await record_lines(self.session, record.id, principal, history.CREATED, ordered_lines(lines), 1, at=now)
             await self.session.commit()
             return record.id
 
-        return await self.read(await self._attempts(write), language)
+        return await self._read_after(write, language)
 
     async def _ensure_number_free(self, number: str) -> None:
         if await self.session.scalar(select(Record.id).where(Record.report_number == number)) is not None:
@@ -388,7 +496,8 @@ class RecordService:
 
         The UPDATE locks the year's counter row until the transaction ends, so concurrent
         creators wait for each other (SQLite lets one writer in at a time anyway), and a
-        creation that fails gives its number back. A number an Admin already gave is skipped.
+        creation that fails gives its number back. A number an Admin already gave is skipped
+        (deleted records keep theirs: a report number is never given twice).
         """
         while True:
             value = await self._count_up(year)
@@ -424,40 +533,6 @@ class RecordService:
                 await self.session.rollback()  # another creator made the row first: count on it
         raise RuntimeError(f"the report counter of {year} could not be advanced")
 
-    async def _write_texts(
-        self,
-        record_id: int,
-        texts: Mapping[str, str | None],
-        language: str,
-        now: dt.datetime,
-        *,
-        fresh: bool = False,
-    ) -> None:
-        """Each given text replaces every language of its field; ``None`` clears the field.
-
-        The other languages of a field were translations of the old text, so they go with it.
-        """
-        if not texts:
-            return
-        if not fresh:
-            await self.session.execute(
-                delete(RecordText).where(RecordText.record_id == record_id, RecordText.field.in_(list(texts)))
-            )
-        rows = [
-            {
-                "record_id": record_id,
-                "field": field,
-                "language": language,
-                "text": text,
-                "origin": ORIGIN_AUTHOR,
-                "updated_at": now,
-            }
-            for field, text in texts.items()
-            if text is not None
-        ]
-        if rows:
-            await self.session.execute(insert(RecordText), rows)
-
     async def _check_references(
         self, catalog_ids: Mapping[str, int], user_ids: Mapping[str, int], headers: Mapping[str, str]
     ) -> list[dict[str, str]]:
@@ -465,14 +540,17 @@ class RecordService:
         await self.session.rollback()
         return await self.references.check(catalog_ids, user_ids, headers)
 
-    async def _reload_unchanged(self, record_id: int, seen_version: int) -> Record:
-        """The record again after the look-ups; if it changed meanwhile, the write starts over.
-
-        From here on the version check of the UPDATE itself notices any change made meanwhile.
-        """
+    async def _locked(
+        self, record_id: int, version: int | None, *, open_only: bool = True, required: bool = True
+    ) -> Record:
+        """The record, its row locked, as the caller read it: 404, 428 (no version said),
+        409 (closed), 412 (stale)."""
         record = await self._load(record_id, for_update=True)
-        if record.version != seen_version:
-            raise StaleVersion(record_id)
+        if required:
+            required_version(version)
+        if open_only and record.is_closed:
+            raise conflict(rules.CLOSED_READ_ONLY)
+        check_version(record.version, version)
         return record
 
     async def update(
@@ -489,15 +567,11 @@ class RecordService:
         refused = rules.forbidden_fields(principal.role, given)
         if refused:
             raise forbidden(f"your role ({principal.role.value}) may not change {', '.join(refused)}", fields=refused)
-        body_version = data.version if isinstance(data.version, int) else None
+        version = given_version(if_match, data.version)
         changes, errors = normalize(given)
 
         async def write() -> int:
-            record = await self._load(record_id, for_update=True)
-            if record.is_closed:
-                raise conflict(rules.CLOSED_READ_ONLY)
-            check_version(record.version, if_match, body_version)
-            seen_version = record.version
+            record = await self._locked(record_id, version)
             texts = (await self._texts([record.id])).get(record.id, {})
             current = {**column_values(record), **{f: None for f in rules.TEXT_FIELDS}, **text_values(texts)}
             effective = {
@@ -524,24 +598,75 @@ class RecordService:
                 await self.session.rollback()  # nothing to change: let go of the row
                 return record_id
             if catalog_ids or user_ids:
-                record = await self._reload_unchanged(record_id, seen_version)
+                # The look-ups let go of the row: take it again, still at the version read.
+                record = await self._locked(record_id, version)
             effective.update(defaults)
             after = {**current, **effective}
             now = utcnow()
+            old_status = record.status
+            lines: list[history.Change] = []
             for field, value in effective.items():
                 if field not in rules.TEXT_FIELDS:
+                    lines.append((field, None, current[field], value))
                     setattr(record, field, value)
-            record.status = rules.derive_status(after, is_closed=False).value
+            record.status = rules.derive_status(after, is_closed=False, reopened=record.reopened_at is not None).value
             record.updated_by_id = principal.id
             record.updated_at = now
-            await self.session.flush()
-            await self._write_texts(
-                record.id, {f: v for f, v in effective.items() if f in rules.TEXT_FIELDS}, language, now
+            await self.session.flush()  # the one UPDATE of the record: its version goes up by one
+            written = await write_original(
+                self.session, record.id, {f: v for f, v in effective.items() if f in rules.TEXT_FIELDS}, language, now
+            )
+            lines += text_lines(written)
+            if record.status != old_status:
+                lines.append(("status", None, old_status, record.status))
+            await record_lines(
+                self.session, record.id, principal, history.CHANGED, ordered_lines(lines), record.version, at=now
             )
             await self.session.commit()
             return record_id
 
-        return await self.read(await self._attempts(write), language)
+        return await self._read_after(write, language)
+
+    # ------------------------------------------------------------ signed changes
+
+    def _closing(self, record: Record, closing: Mapping[str, Any], principal: Principal) -> dict[str, Any]:
+        """The approval a close leaves on the record: what the request gives, else what the record
+        has, the approver defaulting to whoever closes."""
+        return {
+            "disposition_approval_date": closing.get("disposition_approval_date") or record.disposition_approval_date,
+            "disposition_approved_by_id": (
+                closing.get("disposition_approved_by_id") or record.disposition_approved_by_id or principal.id
+            ),
+            "sdr_number": closing.get("sdr_number", record.sdr_number),
+        }
+
+    async def _sign(
+        self, record: Record, signer: SignerIdentity, meaning: str, now: dt.datetime, reason: str | None
+    ) -> None:
+        """The signature and its history line, in the transaction of the signed change."""
+        self.session.add(
+            RecordSignature(
+                record_id=record.id,
+                meaning=meaning,
+                signer_id=signer.id,
+                signer_username=signer.username,
+                signer_name=signer.full_name,
+                signer_role=signer.role,
+                signed_at=now,
+                reason=reason,
+                record_version=record.version,
+            )
+        )
+        await record_lines(
+            self.session,
+            record.id,
+            signer_actor(signer),
+            history.SIGNED,
+            [(None, None, None, meaning)],
+            record.version,
+            reason=reason,
+            at=now,
+        )
 
     async def close(
         self,
@@ -553,57 +678,196 @@ class RecordService:
         if_match: int | None,
         headers: Mapping[str, str],
     ) -> RecordRead:
+        """Approve the disposition and close, signed.
+
+        Everything that needs no password is checked first (404, 409, 412, 422), so a refused
+        close costs no password attempt; then auth checks the password, holding no transaction
+        open; then the row is locked and the close, its history and the signature are saved.
+        """
         if not rules.may_close(principal.role):
             raise forbidden("only Quality Engineers and Admins may close records")
-        body_version = data.version if isinstance(data.version, int) else None
+        version = given_version(if_match, data.version)
         closing, errors = normalize(given_fields(data))
 
+        record = await self._load(record_id)
+        required_version(version)
+        if record.is_closed:
+            raise conflict(rules.CLOSED_READ_ONLY)
+        check_version(record.version, version)
+        approval = self._closing(record, closing, principal)
+        problems = list(errors)
+        values = {**column_values(record), **approval}
+        problems += [FieldError(f, "required to close the record") for f in rules.missing_to_close(values)]
+        approver = approval["disposition_approved_by_id"]
+        if approver not in (record.disposition_approved_by_id, principal.id):
+            problems += await self._check_references({}, {"disposition_approved_by_id": approver}, headers)
+        if problems:
+            raise unprocessable(problems, detail=_close_detail(problems))
+        await self.session.rollback()  # hold nothing while auth checks the password
+        signer = await self.references.verify_password(data.password, headers)
+
         async def write() -> int:
-            record = await self._load(record_id, for_update=True)
-            if record.is_closed:
-                raise conflict(rules.CLOSED_READ_ONLY)
-            check_version(record.version, if_match, body_version)
-            seen_version = record.version
-            values = column_values(record)
-            approval_date = closing.get("disposition_approval_date") or record.disposition_approval_date
-            approver = closing.get("disposition_approved_by_id") or record.disposition_approved_by_id or principal.id
-            values.update(disposition_approval_date=approval_date, disposition_approved_by_id=approver)
-            if "sdr_number" in closing:
-                values["sdr_number"] = closing["sdr_number"]
-            problems = list(errors)
-            problems += [FieldError(f, "required to close the record") for f in rules.missing_to_close(values)]
-            user_ids = {}
-            if approver not in (record.disposition_approved_by_id, principal.id):
-                user_ids["disposition_approved_by_id"] = approver
-            if user_ids:
-                problems += await self._check_references({}, user_ids, headers)
-            if problems:
-                raise unprocessable(problems, detail=_close_detail(problems))
-            if user_ids:
-                record = await self._reload_unchanged(record_id, seen_version)
+            record = await self._locked(record_id, version)
             now = utcnow()
-            record.disposition_approval_date = approval_date
-            record.disposition_approved_by_id = approver
-            record.sdr_number = values["sdr_number"]
+            old_status = record.status
+            approval = self._closing(record, closing, principal)
+            lines: list[history.Change] = [
+                (f, None, getattr(record, f), approval[f]) for f in APPROVAL_FIELDS if getattr(record, f) != approval[f]
+            ]
+            for field, value in approval.items():
+                setattr(record, field, value)
             record.is_closed = True
             record.status = rules.Status.CLOSED.value
             record.closed_at = now
             record.closed_by_id = principal.id
             record.updated_by_id = principal.id
             record.updated_at = now
+            await self.session.flush()
+            if lines:
+                await record_lines(self.session, record.id, principal, history.CHANGED, lines, record.version, at=now)
+            await record_lines(
+                self.session,
+                record.id,
+                principal,
+                history.CLOSED,
+                [("status", None, old_status, record.status)],
+                record.version,
+                at=now,
+            )
+            await self._sign(record, signer, rules.MEANING_APPROVED_DISPOSITION, now, reason=None)
             await self.session.commit()
             return record_id
 
-        return await self.read(await self._attempts(write), reader)
+        return await self._read_after(write, reader)
 
-    async def remove(self, record_id: int, principal: Principal) -> None:
+    async def reopen(
+        self,
+        record_id: int,
+        data: RecordReopen,
+        principal: Principal,
+        *,
+        reader: Language | None,
+        if_match: int | None,
+        headers: Mapping[str, str],
+    ) -> RecordRead:
+        """Reopen a closed record, signed, with the reason: it is editable again, its approval
+        (date and approver) is withdrawn, and it says "reopened" until it is closed again (which
+        is signed, and approved, again)."""
+        if not rules.may_reopen(principal.role):
+            raise forbidden("only Quality Engineers and Admins may reopen records")
+        version = given_version(if_match, data.version)
+        reason = data.reason.strip()
+
+        record = await self._load(record_id)
+        required_version(version)
+        if not record.is_closed:
+            raise conflict(rules.NOT_CLOSED)
+        check_version(record.version, version)
+        await self.session.rollback()  # hold nothing while auth checks the password
+        signer = await self.references.verify_password(data.password, headers)
+
+        async def write() -> int:
+            record = await self._locked(record_id, version, open_only=False)
+            if not record.is_closed:
+                raise conflict(rules.NOT_CLOSED)
+            now = utcnow()
+            old_status = record.status
+            # The approval was of what is now reopened: closing again approves anew (the approver
+            # defaulting to the new signer). The signatures and the history keep every approval.
+            withdrawn: list[history.Change] = [
+                (f, None, getattr(record, f), None) for f in rules.WITHDRAWN_ON_REOPEN if getattr(record, f) is not None
+            ]
+            for field in rules.WITHDRAWN_ON_REOPEN:
+                setattr(record, field, None)
+            record.is_closed = False
+            record.status = rules.Status.REOPENED.value
+            record.reopened_at = now
+            record.reopened_by_id = principal.id
+            record.closed_at = None
+            record.closed_by_id = None
+            record.updated_by_id = principal.id
+            record.updated_at = now
+            await self.session.flush()
+            if withdrawn:
+                await record_lines(
+                    self.session, record.id, principal, history.CHANGED, withdrawn, record.version, at=now
+                )
+            await record_lines(
+                self.session,
+                record.id,
+                principal,
+                history.REOPENED,
+                [("status", None, old_status, record.status)],
+                record.version,
+                reason=reason,
+                at=now,
+            )
+            await self._sign(record, signer, rules.MEANING_REOPENED, now, reason=reason)
+            await self.session.commit()
+            return record_id
+
+        return await self._read_after(write, reader)
+
+    # ------------------------------------------------------------ translations and deletion
+
+    async def correct_text(
+        self,
+        record_id: int,
+        field: str,
+        language: str,
+        data: TextCorrection,
+        principal: Principal,
+        *,
+        reader: Language | None,
+        if_match: int | None,
+    ) -> RecordRead:
+        """A person's translation of one text field into ``language`` (not the original's)."""
+        if field not in rules.TEXT_FIELDS:
+            raise unprocessable([FieldError("field", f"not a text field; one of {', '.join(rules.TEXT_FIELDS)}")])
+        if language not in LANGUAGES:
+            raise unprocessable([FieldError("language", f"one of {', '.join(LANGUAGES)}")])
+        if not rules.may_correct_text(principal.role, field):
+            raise forbidden(f"your role ({principal.role.value}) may not change {field}", fields=[field])
+        version = given_version(if_match, data.version)
+
+        async def write() -> int:
+            record = await self._locked(record_id, version)
+            now = utcnow()
+            change = await write_correction(self.session, record.id, field, language, data.text, now)
+            record.updated_by_id = principal.id
+            record.updated_at = now
+            await self.session.flush()
+            await record_lines(
+                self.session, record.id, principal, history.CHANGED, text_lines([change]), record.version, at=now
+            )
+            await self.session.commit()
+            return record_id
+
+        return await self._read_after(write, reader)
+
+    async def remove(self, record_id: int, data: RecordDelete, principal: Principal, *, if_match: int | None) -> None:
+        """Delete (a tombstone): the record leaves every list, export and chart, and answers 404;
+        its row, texts, signatures and history stay, the history readable by Admins.
+        A version, when given, must be the current one."""
         if not rules.may_delete(principal.role):
             raise forbidden("only Admins may delete records")
-        result = await self.session.execute(delete(Record).where(Record.id == record_id))
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            await self.session.rollback()
-            raise not_found("record", record_id)
-        await self.session.commit()
+        version = given_version(if_match, data.version)
+        reason = data.reason.strip()
+
+        async def write() -> int:
+            record = await self._locked(record_id, version, open_only=False, required=False)
+            now = utcnow()
+            record.deleted_at = now
+            record.deleted_by_id = principal.id
+            record.delete_reason = reason
+            record.updated_by_id = principal.id
+            record.updated_at = now
+            await self.session.flush()
+            await record_lines(self.session, record.id, principal, history.DELETED, [], record.version, reason, at=now)
+            await self.session.commit()
+            return record_id
+
+        await self._attempts(write)
 
 
 def _close_detail(problems: list[dict[str, str]]) -> str:
