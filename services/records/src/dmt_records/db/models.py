@@ -52,7 +52,6 @@ class Record(IdentityPrimaryKey, AuditColumns, Base):
         Index("ix_dmt_record_scrap_cost", "material_scrap_cost"),
         Index("ix_dmt_record_other_cost", "other_cost"),
         Index("ix_dmt_record_closed_at", "closed_at"),
-        Index("ix_dmt_record_deleted_at", "deleted_at"),
         Index("ix_dmt_record_serial", "serial_number"),
     )
 
@@ -104,6 +103,8 @@ class Record(IdentityPrimaryKey, AuditColumns, Base):
     reopened_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     reopened_by_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     #: Set when an Admin deletes the record: it leaves every list, its history stays (a tombstone).
+    #: Not indexed on purpose: nearly every row is NULL, and an index on it made SQLite pick it over
+    #: the sort index and sort the whole table for each list page.
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     deleted_by_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     delete_reason: Mapped[str | None] = mapped_column(Text, default=None)

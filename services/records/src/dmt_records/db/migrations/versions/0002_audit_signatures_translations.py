@@ -23,7 +23,6 @@ RECORD_INDEXES = {
     "ix_dmt_record_scrap_cost": "material_scrap_cost",
     "ix_dmt_record_other_cost": "other_cost",
     "ix_dmt_record_closed_at": "closed_at",
-    "ix_dmt_record_deleted_at": "deleted_at",
     "ix_dmt_record_serial": "serial_number",
 }
 
