@@ -125,6 +125,15 @@ def entry_number(kind: str, ident: int) -> str:
     return f"{kind[:2].upper()}-{ident:03d}"
 
 
+def entry_name(kind: str, ident: int, language: str = "en") -> str:
+    """Every entry has an English and a Spanish name; only odd ids have a Chinese one."""
+    if language == "es":
+        return f"{kind} entrada {ident}"
+    if language == "zh" and ident % 2:
+        return f"{kind} 条目 {ident}"
+    return f"{kind} entry {ident}"
+
+
 def make_record(ident: int) -> dict[str, Any]:
     """A record as the records service answers it: ids only, some sections still empty."""
     return {
@@ -150,6 +159,8 @@ def make_record(ident: int) -> dict[str, Any]:
         "created_by_id": 2,
         "updated_by_id": 1,
         "closed_by_id": None,
+        "reopened_at": None,
+        "reopened_by_id": None,
         "version": 1,
     }
 
@@ -189,7 +200,9 @@ class Fakes:
                 "id": r["id"],
                 "kind": r["kind"],
                 "item_number": entry_number(r["kind"], r["id"]),
-                "item_name": f"{r['kind']} entry {r['id']}",
+                "item_name": entry_name(r["kind"], r["id"]),
+                "item_name_es": entry_name(r["kind"], r["id"], "es"),
+                "item_name_zh": entry_name(r["kind"], r["id"], "zh") if r["id"] % 2 else None,
                 "is_active": True,
             }
             for r in refs

@@ -4,7 +4,7 @@ from typing import Any
 
 import httpx
 import msgspec
-from litestar import Litestar, get, post
+from litestar import Litestar, get, post, put
 from litestar.testing import AsyncTestClient
 
 from dmt_gateway.asgi import create_app
@@ -37,6 +37,26 @@ class RecordRead(msgspec.Struct):
     id: int
     report_number: str
     part_number_id: int
+
+
+class Reopen(msgspec.Struct):
+    password: str
+    reason: str
+
+
+class TextCorrection(msgspec.Struct):
+    text: str
+
+
+class ParetoItem(msgspec.Struct):
+    id: int | None
+    label: str
+    count: int
+
+
+class Pareto(msgspec.Struct):
+    by: str
+    items: list[ParetoItem]
 
 
 def auth_app(tokens: TokenFactory) -> Litestar:
@@ -91,6 +111,18 @@ def records_app(tokens: TokenFactory) -> Litestar:
     async def record(record_id: int) -> RecordRead:
         return RecordRead(id=record_id, report_number="R", part_number_id=1)
 
+    @post("/api/v1/records/{record_id:int}/reopen")
+    async def reopen(record_id: int, data: Reopen) -> RecordRead:
+        return RecordRead(id=record_id, report_number="R", part_number_id=1)
+
+    @put("/api/v1/records/{record_id:int}/texts/{field:str}/{language:str}")
+    async def correct(record_id: int, field: str, language: str, data: TextCorrection) -> RecordRead:
+        return RecordRead(id=record_id, report_number="R", part_number_id=1)
+
+    @get("/api/v1/analytics/pareto")
+    async def pareto() -> Pareto:
+        return Pareto(by="failure_code", items=[])
+
     @get("/internal/rebuild")  # not a public path: the gateway routes nothing here
     async def rebuild() -> None:
         return None
@@ -99,7 +131,7 @@ def records_app(tokens: TokenFactory) -> Litestar:
         service="records",
         title="records",
         version="1",
-        route_handlers=[records, record, rebuild],
+        route_handlers=[records, record, reopen, correct, pareto, rebuild],
         verifier=tokens.verifier(),
         ready_checks={},
     )
@@ -142,8 +174,16 @@ async def test_the_merged_document_covers_every_service_without_clashes(tokens: 
         "/api/v1/catalogs/{kind}",
         "/api/v1/records",
         "/api/v1/records/{record_id}",
+        "/api/v1/records/{record_id}/reopen",
+        "/api/v1/records/{record_id}/texts/{field}/{language}",
+        "/api/v1/analytics/pareto",
     }
     assert set(document["paths"]["/api/v1/catalogs/{kind}"]) == {"get", "post"}
+    assert set(document["paths"]["/api/v1/records/{record_id}/texts/{field}/{language}"]) == {"put"}
+    pareto = document["paths"]["/api/v1/analytics/pareto"]["get"]["responses"]["200"]
+    assert pareto["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/RecordsPareto"
+    assert "RecordsParetoItem" in document["components"]["schemas"]
+    assert "/api/v1/analytics" in document["info"]["description"]
     schemas = document["components"]["schemas"]
     assert "AuthSummary" in schemas
     assert "MasterdataSummary" in schemas

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -28,6 +30,7 @@ ROUTED = [
     ("/api/v1/catalogs/part-numbers/12", "masterdata"),
     ("/api/v1/records", "records"),
     ("/api/v1/records/export.csv", "records"),
+    ("/api/v1/analytics/pareto", "records"),
 ]
 
 
@@ -121,6 +124,137 @@ async def test_a_large_answer_streams_back_intact(
         received = b"".join([chunk async for chunk in response.aiter_bytes()])
     assert len(received) == len(blob)
     assert hashlib.sha256(received).digest() == hashlib.sha256(blob).digest()
+
+
+async def test_an_export_streams_through_piece_by_piece_unread_and_unlabelled(
+    app: Litestar, client: AsyncTestClient[Any], fakes: Fakes, tokens: TokenFactory
+) -> None:
+    """The gateway hands each piece of an export on before the service has made the next one, so
+    an export of any size never sits whole in the gateway's memory."""
+    piece = b"DMT-2024-00001,9151355 - Housing,OP-30,3\r\n" * 1600  # ~64 KiB
+    pieces = 320  # ~20 MiB in all
+    made = 0
+    delivered: list[int] = []
+    lag: list[int] = []  # pieces made but not yet handed to the caller, each time one is made
+
+    async def export() -> AsyncIterator[bytes]:
+        nonlocal made
+        patient = True
+        for _ in range(pieces):
+            # Give the caller a moment to get what was made; a gateway that gathers the whole
+            # answer before passing it on never lets it, and is then waited for no more.
+            for _ in range(200 if patient else 0):
+                if len(delivered) >= made - 1:
+                    break
+                await asyncio.sleep(0.005)
+            else:
+                patient = False
+            lag.append(made - len(delivered))
+            made += 1
+            yield piece
+
+    headers = {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="dmt-records-2026-11-24.csv"',
+    }
+    fakes.records.on(
+        "GET", "/api/v1/records/export.csv", lambda r: httpx.Response(200, content=export(), headers=headers)
+    )
+
+    # The app is driven as a server drives it, to see each piece leave (the test client gathers them).
+    sent: list[dict[str, Any]] = []
+    request_sent = False
+    finished = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        nonlocal request_sent
+        if not request_sent:
+            request_sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await finished.wait()  # as a server does, the caller "leaves" once the answer is complete
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            if message.get("body"):
+                delivered.append(len(message["body"]))
+            if not message.get("more_body", False):
+                finished.set()
+
+    token = tokens.headers(language="es")["Authorization"]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/api/v1/records/export.csv",
+        "raw_path": b"/api/v1/records/export.csv",
+        "query_string": b"status=closed&language=es",
+        "root_path": "",
+        "headers": [
+            (b"host", b"gateway.test"),
+            (b"authorization", token.encode()),
+            (b"accept-language", b"es"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("gateway.test", 80),
+        "state": {},
+    }
+    await asyncio.wait_for(app(scope, receive, send), timeout=30)
+
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 200
+    answer = {name.decode().lower(): value.decode() for name, value in start["headers"]}
+    assert answer["content-type"] == "text/csv; charset=utf-8"
+    assert answer["content-disposition"] == headers["Content-Disposition"]
+    assert sum(delivered) == len(piece) * pieces  # all of it arrived
+    assert len(delivered) >= pieces // 2  # in many pieces, not one
+    assert max(lag) <= 2  # never more than a piece or two in the gateway at once
+    call = fakes.records.calls[-1]
+    assert call.path == "/api/v1/records/export.csv"
+    assert call.query == "status=closed&language=es"
+    assert call.headers["accept-language"] == "es"
+    assert not fakes.masterdata.calls  # no labels: records writes them itself
+    assert not [c for c in fakes.auth.calls if c.path != "/api/v1/auth/jwks"]
+
+
+async def test_charts_pass_through_unchanged_with_the_readers_language(
+    client: AsyncTestClient[Any], fakes: Fakes, tokens: TokenFactory
+) -> None:
+    pareto = {
+        "by": "failure_code",
+        "measure": "count",
+        "total_count": 7,
+        "total_cost": 512.5,
+        "items": [
+            {
+                "id": 4,
+                "label": "FC-04 - Porosidad",
+                "count": 5,
+                "cost": 300.0,
+                "value": 5,
+                "share": 0.714,
+                "cumulative_share": 0.714,
+            }
+        ],
+        "other": None,
+        "unresolved": [],
+    }
+    fakes.records.on("GET", "/api/v1/analytics/pareto", lambda r: httpx.Response(200, json=pareto))
+    caller = {**tokens.headers(), "Accept-Language": "es"}
+    response = await client.get(
+        "/api/v1/analytics/pareto", params={"by": "failure_code", "status": "closed"}, headers=caller
+    )
+    assert response.status_code == 200
+    assert json.loads(response.content) == pareto
+    call = fakes.records.calls[-1]
+    assert call.query == "by=failure_code&status=closed"
+    assert call.headers["accept-language"] == "es"
+    assert call.headers["authorization"] == caller["Authorization"]
+    assert not fakes.masterdata.calls  # the labels are the records service's own
+    assert not [c for c in fakes.auth.calls if c.path != "/api/v1/auth/jwks"]
 
 
 async def test_hop_by_hop_headers_stay_on_their_hop_and_end_to_end_ones_travel(

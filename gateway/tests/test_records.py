@@ -14,12 +14,12 @@ from litestar.testing import AsyncTestClient
 
 from dmt_gateway.asgi import create_app
 from dmt_gateway.config import Settings
-from dmt_gateway.domain.records.rules import CATALOG_FIELDS, USER_FIELDS, View, labelled_view
+from dmt_gateway.domain.records.rules import CATALOG_FIELDS, USER_FIELDS, View, labelled_view, reader_language
 from dmt_gateway.domain.records.schemas import CatalogLabel, UserLabel
 from dmt_gateway.domain.records.services import batches, labelled_body, references
 from dmt_shared.testing import TokenFactory
 
-from .conftest import UNKNOWN_ENTRY, USERS, Fakes, entry_number, make_record
+from .conftest import UNKNOWN_ENTRY, USERS, Fakes, entry_name, entry_number, make_record
 
 LOOKUPS = (("masterdata", "/api/v1/catalogs/lookup"), ("auth", "/api/v1/users/lookup"))
 
@@ -28,8 +28,9 @@ def lookup_calls(fakes: Fakes) -> dict[str, int]:
     return {name: getattr(fakes, name).count("POST", path) for name, path in LOOKUPS}
 
 
-def assert_labelled(record: dict[str, Any]) -> None:
-    """Each id field has its label right after it, matching what the services know."""
+def assert_labelled(record: dict[str, Any], language: str = "en") -> None:
+    """Each id field has its label right after it, matching what the services know, catalog
+    names in ``language``."""
     keys = list(record)
     for field, kind in CATALOG_FIELDS.items():
         label = record[field.removesuffix("_id")]
@@ -40,7 +41,7 @@ def assert_labelled(record: dict[str, Any]) -> None:
             assert label == {
                 "id": record[field],
                 "item_number": entry_number(kind, record[field]),
-                "item_name": f"{kind} entry {record[field]}",
+                "item_name": entry_name(kind, record[field], language),
             }
     for field in USER_FIELDS:
         label = record[field.removesuffix("_id")]
@@ -61,9 +62,11 @@ async def test_one_record_comes_with_its_labels_and_etag(
     assert response.status_code == 200
     assert response.headers["etag"] == '"3"'
     body = response.json()
-    assert_labelled(body)
+    assert_labelled(body, "zh")
     assert body["engineer"] == {"id": 3, "username": "ENG001", "full_name": "Wang Wei"}
     assert body["part_number"]["item_number"] == entry_number("part-numbers", record["part_number_id"])
+    assert body["part_number"]["item_name"] == "part-numbers 条目 103"
+    assert body["prepared_by"]["item_name"] == "prepared-by entry 500"  # no Chinese name: English
     assert body["area"] is None
     assert body["failure_code"] is None
     assert body["closed_by"] is None
@@ -134,6 +137,60 @@ async def test_created_edited_and_closed_records_come_back_labelled_with_their_s
     assert closed.json()["is_closed"] is True
     assert_labelled(closed.json())
     assert lookup_calls(fakes) == {"masterdata": 3, "auth": 3}
+
+
+async def test_reopened_and_corrected_records_come_back_labelled_with_the_new_version(
+    client: AsyncTestClient[Any], fakes: Fakes, tokens: TokenFactory
+) -> None:
+    record = {**make_record(9), "status": "reopened", "reopened_by_id": 4, "version": 5}
+    fakes.records.on(
+        "POST", "/api/v1/records/9/reopen", lambda r: httpx.Response(200, json=record, headers={"ETag": '"5"'})
+    )
+    corrected = {**record, "version": 6, "texts": {"defect_description": {"source_language": "en", "values": {}}}}
+    fakes.records.on(
+        "PUT",
+        "/api/v1/records/9/texts/defect_description/es",
+        lambda r: httpx.Response(200, json=corrected, headers={"ETag": '"6"'}),
+    )
+    reason = {"password": "quality123", "reason": "Customer returned two pieces", "version": 4}
+    reopened = await client.post("/api/v1/records/9/reopen", json=reason, headers=tokens.headers())
+    assert reopened.status_code == 200
+    assert reopened.headers["etag"] == '"5"'
+    assert json.loads(fakes.records.calls[-1].body) == reason  # the password goes to records untouched
+    body = reopened.json()
+    assert_labelled(body)
+    assert body["reopened_by"] == {"id": 4, "username": "QUA001", "full_name": "Li Na"}
+    assert body["status"] == "reopened"
+
+    fixed = await client.put(
+        "/api/v1/records/9/texts/defect_description/es",
+        json={"text": "Porosidad en la cara de la brida", "version": 5},
+        headers={**tokens.headers(), "Accept-Language": "es"},
+    )
+    assert fixed.status_code == 200
+    assert fixed.headers["etag"] == '"6"'
+    assert_labelled(fixed.json(), "es")
+    assert fixed.json()["texts"] == corrected["texts"]
+    assert lookup_calls(fakes) == {"masterdata": 2, "auth": 2}
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "language"),
+    [(None, "en"), ("es-MX,es;q=0.9,en;q=0.8", "es"), ("zh-CN", "zh"), ("fr-FR,fr;q=0.9", "en"), ("fr,es;q=0.5", "es")],
+)
+async def test_catalog_names_come_in_the_readers_language(
+    client: AsyncTestClient[Any], fakes: Fakes, tokens: TokenFactory, accept_language: str | None, language: str
+) -> None:
+    headers = tokens.headers()
+    if accept_language:
+        headers["Accept-Language"] = accept_language
+    page = (await client.get("/api/v1/records", params={"page_size": 4}, headers=headers)).json()
+    for item in page["items"]:
+        assert_labelled(item, language)
+    second = page["items"][1]  # part number 102: even, so no Chinese name
+    expected = {"en": "part-numbers entry 102", "es": "part-numbers entrada 102", "zh": "part-numbers entry 102"}
+    assert second["part_number"]["item_name"] == expected[language]
+    assert second["created_by"]["full_name"] == "Luis Hernández"  # people's names are never translated
 
 
 async def test_refusals_from_records_pass_through_without_lookups(
@@ -248,16 +305,39 @@ async def test_only_the_record_reads_are_labelled(
         ("POST", "/api/v1/records", View.ONE),
         ("PATCH", "/api/v1/records/12", View.ONE),
         ("POST", "/api/v1/records/12/close", View.ONE),
-        ("DELETE", "/api/v1/records/12", None),
         ("HEAD", "/api/v1/records", None),
         ("GET", "/api/v1/records/export.csv", None),
         ("GET", "/api/v1/records/12/history", None),
-        ("POST", "/api/v1/records/12/reopen", None),
+        ("POST", "/api/v1/records/12/reopen", View.ONE),
+        ("PUT", "/api/v1/records/12/texts/defect_description/es", View.ONE),
+        ("PUT", "/api/v1/records/12/texts/defect_description", None),
+        ("GET", "/api/v1/records/12/texts/defect_description/es", None),
+        ("DELETE", "/api/v1/records/12", None),
+        ("GET", "/api/v1/records/export.xlsx", None),
+        ("GET", "/api/v1/analytics/pareto", None),
         ("GET", "/api/v1/catalogs", None),
     ],
 )
 def test_which_answers_get_labels(method: str, path: str, view: View | None) -> None:
     assert labelled_view(method, path) is view
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        (None, "en"),
+        ("", "en"),
+        ("es", "es"),
+        ("ES-mx", "es"),
+        ("zh-Hans-CN,zh;q=0.9", "zh"),
+        ("en;q=0.2,es;q=0.8", "es"),
+        ("de,fr;q=0.9", "en"),
+        ("es;q=0,zh;q=0.1", "zh"),
+        ("es;q=abc,en", "en"),
+    ],
+)
+def test_the_readers_language_is_the_first_supported_one_they_ask_for(header: str | None, language: str) -> None:
+    assert reader_language(header) == language
 
 
 def test_references_are_collected_once_across_records() -> None:

@@ -41,7 +41,15 @@ class CorsPlugin(InitPluginProtocol):
                 "If-None-Match",
                 "X-Request-ID",
             ],
-            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After", "Content-Disposition"],
+            # X-DMT-Unresolved: an export made while a service was down holds bare ids; a page can say so.
+            expose_headers=[
+                "ETag",
+                "Location",
+                "X-Request-ID",
+                "Retry-After",
+                "Content-Disposition",
+                "X-DMT-Unresolved",
+            ],
             # Credentials (cookies) only ever go to origins named one by one.
             allow_credentials=not anywhere,
             max_age=600,

@@ -25,8 +25,9 @@ SERVICE_DOCUMENT_PATH = "/schema/openapi.json"
 TITLE = "DMT - Defect Management & Tracking API"
 DESCRIPTION = (
     "The public API of DMT: sign in under /api/v1/auth, users under /api/v1/users, catalogs (master data) "
-    "under /api/v1/catalogs and defect records under /api/v1/records. Send the access token as "
-    "`Authorization: Bearer <token>`. Record answers carry a label next to each catalog and user id."
+    "under /api/v1/catalogs, defect records under /api/v1/records and charts of them under /api/v1/analytics. "
+    "Send the access token as `Authorization: Bearer <token>`. Record answers carry a label next to each "
+    "catalog and user id, in the language of your Accept-Language (en, es, zh)."
 )
 BEARER_SCHEME = "BearerToken"
 BEARER = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -13,7 +13,7 @@ from litestar.types import ASGIApp
 
 from dmt_gateway.domain.proxy.rules import is_public, upstream_for
 from dmt_gateway.domain.proxy.services import buffered_back, open_upstream, stream_back
-from dmt_gateway.domain.records.rules import labelled_view
+from dmt_gateway.domain.records.rules import labelled_view, reader_language
 from dmt_gateway.domain.records.services import RecordLabeller
 from dmt_gateway.upstreams import Upstreams
 from dmt_shared.contracts import JWKS_PATH
@@ -45,7 +45,10 @@ def _is_json(content_type: str) -> bool:
     name="proxy",
 )
 async def proxy(request: Request[Any, Any, Any], rest: str) -> ASGIApp:
-    """Pass the call to the service owning its path; label the record answers that a person reads."""
+    """Pass the call to the service owning its path; label the record answers that a person reads.
+
+    Everything else (exports, charts, history, catalogs, sign-in) streams through unread.
+    """
     path: str = request.scope["path"]
     service = upstream_for(path)
     if service is None:
@@ -73,7 +76,8 @@ async def proxy(request: Request[Any, Any, Any], rest: str) -> ASGIApp:
         log.warning("the %s service answered %s with JSON that does not parse; passed on as is", service, path)
         return buffered_back(response, content)
     labeller: RecordLabeller = request.app.state.labeller
-    labelled = await labeller.label(body, view, forwarded_headers(request))
+    language = reader_language(request.headers.get("accept-language"))
+    labelled = await labeller.label(body, view, forwarded_headers(request), language=language)
     return buffered_back(response, msgspec.json.encode(labelled))
 
 

@@ -16,6 +16,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/users", "auth"),
     ("/api/v1/catalogs", "masterdata"),
     ("/api/v1/records", "records"),
+    ("/api/v1/analytics", "records"),
 )
 
 #: Paths reachable without a token (exact paths; a trailing slash is tolerated).

@@ -1,7 +1,8 @@
-"""Which record answers get labels, and which of their fields point where.
+"""Which record answers get labels, which of their fields point where, and in which language.
 
 Labels are added to the JSON answers a person reads a record from: the list, one record,
-and the record as it stands after creating, editing or closing it.
+and the record as it stands after creating, editing, closing, reopening it or correcting a
+translation. Exports and charts are labelled by the records service itself and pass through.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class View(enum.Enum):
 
 
 _ID = "[0-9]+"
+_SEGMENT = "[^/]+"
 
 #: (method, path pattern, shape of the answer). Anything else passes through untouched.
 LABELLED: tuple[tuple[str, re.Pattern[str], View], ...] = (
@@ -26,16 +28,22 @@ LABELLED: tuple[tuple[str, re.Pattern[str], View], ...] = (
     ("POST", re.compile(r"^/api/v1/records/?$"), View.ONE),
     ("PATCH", re.compile(rf"^/api/v1/records/{_ID}/?$"), View.ONE),
     ("POST", re.compile(rf"^/api/v1/records/{_ID}/close/?$"), View.ONE),
+    ("POST", re.compile(rf"^/api/v1/records/{_ID}/reopen/?$"), View.ONE),
+    ("PUT", re.compile(rf"^/api/v1/records/{_ID}/texts/{_SEGMENT}/{_SEGMENT}/?$"), View.ONE),
 )
 
 #: Record fields holding a catalog entry id -> the catalog.
 CATALOG_FIELDS: dict[str, str] = dict(RECORD_CATALOG_FIELDS)
 
 #: Record fields holding a user id.
-USER_FIELDS: tuple[str, ...] = (*RECORD_USER_FIELDS, "updated_by_id", "closed_by_id")
+USER_FIELDS: tuple[str, ...] = (*RECORD_USER_FIELDS, "updated_by_id", "closed_by_id", "reopened_by_id")
 
 #: id field -> the field its label goes into (``part_number_id`` -> ``part_number``).
 LABEL_OF: dict[str, str] = {name: label_field(name) for name in (*CATALOG_FIELDS, *USER_FIELDS)}
+
+#: The languages catalog names are kept in; English is every entry's own name.
+LANGUAGES: tuple[str, ...] = ("en", "es", "zh")
+DEFAULT_LANGUAGE = "en"
 
 
 def labelled_view(method: str, path: str) -> View | None:
@@ -44,3 +52,32 @@ def labelled_view(method: str, path: str) -> View | None:
         if method == wanted and pattern.match(path):
             return view
     return None
+
+
+def _weight(params: list[str]) -> float:
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return max(0.0, min(1.0, float(value.strip())))
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def reader_language(accept_language: str | None) -> str:
+    """The language catalog names are shown in: the first of en/es/zh the caller's
+    ``Accept-Language`` asks for (by weight, then order), else English.
+
+    The records service reads the same header the same way for the texts of the same answer,
+    so a Spanish reader gets Spanish texts and Spanish catalog names together.
+    ``es-MX,es;q=0.9,en;q=0.8`` -> ``es``; ``zh-CN`` -> ``zh``; ``fr`` -> ``en``.
+    """
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, *params = part.strip().split(";")
+        primary = tag.strip().lower().split("-")[0]
+        weight = _weight(params)
+        if primary in LANGUAGES and weight > 0:
+            ranked.append((-weight, position, primary))
+    return min(ranked)[2] if ranked else DEFAULT_LANGUAGE

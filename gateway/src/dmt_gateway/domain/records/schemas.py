@@ -10,6 +10,7 @@ class CatalogLabel(msgspec.Struct, frozen=True):
 
     id: int
     item_number: str
+    #: In the reader's language (Accept-Language) when the entry has a name in it, else English.
     item_name: str
 
 

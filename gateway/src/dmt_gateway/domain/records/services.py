@@ -3,8 +3,9 @@
 For an answer of the records service, every catalog id and user id of every record is
 collected, then masterdata and auth are each asked once (at most one call per
 :data:`~dmt_shared.contracts.MAX_LOOKUP` ids), both at the same time, with the caller's
-own token. A label goes next to each id field. When a service fails, the answer still
-comes, with the ids, no labels from that service, and its name in ``unresolved``.
+own token. A label goes next to each id field; catalog names are in the reader's language
+(Spanish or Chinese when the entry has that name, else English). When a service fails, the
+answer still comes, with the ids, no labels from that service, and its name in ``unresolved``.
 """
 
 from __future__ import annotations
@@ -160,7 +161,9 @@ class RecordLabeller:
         except msgspec.DecodeError as exc:
             raise LookupFailed(service, f"its answer does not match the contract: {exc}") from exc
 
-    async def _catalogs(self, keys: set[CatalogKey], headers: dict[str, str]) -> dict[CatalogKey, CatalogLabel]:
+    async def _catalogs(
+        self, keys: set[CatalogKey], headers: dict[str, str], language: str
+    ) -> dict[CatalogKey, CatalogLabel]:
         answers = await asyncio.gather(
             *(
                 self._lookup(
@@ -174,7 +177,9 @@ class RecordLabeller:
             )
         )
         return {
-            (entry.kind, entry.id): CatalogLabel(id=entry.id, item_number=entry.item_number, item_name=entry.item_name)
+            (entry.kind, entry.id): CatalogLabel(
+                id=entry.id, item_number=entry.item_number, item_name=entry.name_in(language)
+            )
             for answer in answers
             for entry in answer.items
         }
@@ -203,15 +208,16 @@ class RecordLabeller:
         unresolved.append(service)
         return None
 
-    async def label(self, body: Any, view: View, headers: dict[str, str]) -> Any:
-        """``body`` (a records answer) with labels; ``headers`` are the caller's (its token)."""
+    async def label(self, body: Any, view: View, headers: dict[str, str], *, language: str = "en") -> Any:
+        """``body`` (a records answer) with labels; ``headers`` are the caller's (its token);
+        catalog names in ``language`` (en, es, zh)."""
         catalog_keys, user_ids = references(records_of(body, view))
         unresolved: list[str] = []
         catalogs: dict[CatalogKey, CatalogLabel] | None = {}
         users: dict[int, UserLabel] | None = {}
         calls: list[Any] = []
         if catalog_keys:
-            calls.append(self._resolve("masterdata", self._catalogs(catalog_keys, headers), unresolved))
+            calls.append(self._resolve("masterdata", self._catalogs(catalog_keys, headers, language), unresolved))
         if user_ids:
             calls.append(self._resolve("auth", self._users(user_ids, headers), unresolved))
         results = await asyncio.gather(*calls)
