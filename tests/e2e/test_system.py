@@ -8,7 +8,9 @@ the records service.
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
+import io
 import os
 import signal
 import socket
@@ -234,20 +236,29 @@ def test_a_new_installation_shows_demo_records_in_every_state(
 ) -> None:
     with system.client() as client:
         counts = {}
-        for status in ("open", "in_analysis", "dispositioned", "closed"):
+        for status in ("open", "in_analysis", "dispositioned", "closed", "reopened"):
             page = client.get(
                 "/api/v1/records", params={"status": status, "page_size": 1}, headers=headers["Inspector"]
             )
             assert page.status_code == 200, page.text
             counts[status] = page.json()["total"]
-        assert all(n >= 5 for n in counts.values()), counts
+        assert all(counts[s] >= 5 for s in ("open", "in_analysis", "dispositioned", "closed")), counts
+        assert counts["reopened"] >= 1, counts
+        items = _expect(client.get("/api/v1/records", params={"page_size": 100}, headers=headers["Inspector"]))
+        assert items["total"] == sum(counts.values()) == 39  # 40 demo records, one deleted (not listed)
         languages = {
-            item["texts"]["defect_description"]["source_language"]
-            for item in client.get("/api/v1/records", params={"page_size": 40}, headers=headers["Inspector"]).json()[
-                "items"
-            ]
+            (field, text["source_language"]) for item in items["items"] for field, text in item["texts"].items()
         }
-        assert languages == {"en", "es", "zh"}
+        for field in ("defect_description", "analysis", "engineering_remarks"):
+            assert {lang for f, lang in languages if f == field} == {"en", "es", "zh"}, field
+
+        # A reopened demo record carries both signatures, and the reason.
+        listed = _expect(client.get("/api/v1/records", params={"status": "reopened", "page_size": 1},
+                                    headers=headers["Inspector"]))["items"][0]  # fmt: skip
+        reopened = _expect(client.get(f"/api/v1/records/{listed['id']}", headers=headers["Inspector"]))
+        assert [s["meaning"] for s in reopened["signatures"]] == ["approved_disposition", "reopened"]
+        assert reopened["signatures"][1]["reason"]
+        assert reopened["reopened_by"]["username"] == "QUA001"
 
 
 def test_a_record_goes_from_inspection_to_closed_through_the_gateway(
@@ -261,12 +272,27 @@ def test_a_record_goes_from_inspection_to_closed_through_the_gateway(
         assert record["report_number"]
         assert record["status"] == "open"
 
+        assert created.headers["etag"] == f'"{record["version"]}"'
+
+        unversioned = client.patch(f"/api/v1/records/{rid}", headers=headers["Operator"],
+                                   json={"analysis": "Autoclave pressure ramp too fast"})  # fmt: skip
+        assert unversioned.status_code == 428, unversioned.text
+        assert [e["field"] for e in unversioned.json()["errors"]] == ["version"]
+
         analysed = client.patch(f"/api/v1/records/{rid}", headers=headers["Operator"], json={
             "process_description": "Shell cracked during dewax",
             "analysis": "Autoclave pressure ramp too fast",
+            "version": record["version"],
         })  # fmt: skip
         assert analysed.status_code == 200, analysed.text
         assert analysed.json()["status"] == "in_analysis"
+        assert analysed.json()["version"] == record["version"] + 1
+        assert analysed.headers["etag"] == f'"{analysed.json()["version"]}"'
+
+        stale = client.patch(f"/api/v1/records/{rid}", headers=headers["Operator"],
+                             json={"analysis": "Overwritten?", "version": record["version"]})  # fmt: skip
+        assert stale.status_code == 412, stale.text
+        assert stale.json()["current_version"] == analysed.json()["version"]
 
         engineer = client.get("/api/v1/auth/me", headers=headers["Tech Engineer"]).json()
         decided = client.patch(f"/api/v1/records/{rid}", headers=headers["Tech Engineer"], json={
@@ -278,24 +304,36 @@ def test_a_record_goes_from_inspection_to_closed_through_the_gateway(
             "material_scrap_cost": 120.0,
             "other_cost": 0,
             "engineering_remarks": "Rework by blending, re-inspect",
+            "version": analysed.json()["version"],
         })  # fmt: skip
         assert decided.status_code == 200, decided.text
         assert decided.json()["status"] == "dispositioned"
 
         quality = client.get("/api/v1/auth/me", headers=headers["Quality Engineer"]).json()
-        closed = client.post(f"/api/v1/records/{rid}/close", headers=headers["Quality Engineer"], json={
+        close = {
             "disposition_approval_date": dt.date.today().isoformat(),
             "disposition_approved_by_id": quality["id"],
             "sdr_number": "SDR-7781",
-        })  # fmt: skip
+            "version": decided.json()["version"],
+        }
+        for password in (None, "not-my-password"):
+            unsigned = client.post(f"/api/v1/records/{rid}/close", headers=headers["Quality Engineer"],
+                                   json={**close, **({"password": password} if password else {})})  # fmt: skip
+            assert 400 <= unsigned.status_code < 500, unsigned.text
+            assert "password" in [e["field"] for e in unsigned.json()["errors"]], unsigned.text
+        assert unsigned.status_code == 403
+        closed = client.post(f"/api/v1/records/{rid}/close", headers=headers["Quality Engineer"],
+                             json={**close, "password": PASSWORDS["QUA001"]})  # fmt: skip
         assert closed.status_code == 200, closed.text
         assert closed.json()["is_closed"] is True
         assert closed.json()["status"] == "closed"
+        assert closed.json()["version"] == decided.json()["version"] + 1
 
         for role in ROLE_USERS:
-            refused = client.patch(f"/api/v1/records/{rid}", headers=headers[role], json={"sdr_number": "X"})
+            refused = client.patch(f"/api/v1/records/{rid}", headers=headers[role],
+                                   json={"sdr_number": "X", "version": closed.json()["version"]})  # fmt: skip
             assert 400 <= refused.status_code < 500, (role, refused.text)
-            assert refused.status_code != 200
+            assert refused.status_code in (403, 409), (role, refused.text)
 
         read = client.get(f"/api/v1/records/{rid}", headers=headers["Operator"])
         assert read.status_code == 200
@@ -312,6 +350,240 @@ def test_a_record_goes_from_inspection_to_closed_through_the_gateway(
         assert page.status_code == 200
         assert page.json()["total"] >= 1
         assert all(item["part_number"]["item_number"] for item in page.json()["items"])
+
+
+def _expect(response: httpx.Response, status: int = 200) -> dict:
+    assert response.status_code == status, response.text
+    return response.json() if response.content else {}
+
+
+def _closed_record(
+    client: httpx.Client, headers: dict[str, dict[str, str]], catalog: dict[str, list[dict]], **overrides: object
+) -> dict:
+    """A record taken through its life to closed, each step sending the version it read."""
+    record = _expect(client.post("/api/v1/records", json=_new_record(catalog, **overrides),
+                                 headers=headers["Inspector"]), 201)  # fmt: skip
+    rid = record["id"]
+    record = _expect(client.patch(f"/api/v1/records/{rid}", headers=headers["Operator"], json={
+        "process_description": "Metal temperature low at pour",
+        "analysis": "Furnace thermocouple drifted 15 °C",
+        "version": record["version"],
+    }))  # fmt: skip
+    record = _expect(client.patch(f"/api/v1/records/{rid}", headers=headers["Tech Engineer"], json={
+        "final_disposition_id": catalog["dispositions"][0]["id"],
+        "failure_code_id": catalog["failure-codes"][0]["id"],
+        "disposition_date": dt.date.today().isoformat(),
+        "rework_hours": 2,
+        "material_scrap_cost": 80.5,
+        "other_cost": 10,
+        "version": record["version"],
+    }))  # fmt: skip
+    return _expect(client.post(f"/api/v1/records/{rid}/close", headers=headers["Quality Engineer"], json={
+        "password": PASSWORDS["QUA001"],
+        "disposition_approval_date": dt.date.today().isoformat(),
+        "sdr_number": "SDR-5120",
+        "version": record["version"],
+    }))  # fmt: skip
+
+
+def test_closing_and_reopening_are_signed_and_the_signatures_show_through_the_gateway(
+    system: System, headers: dict[str, dict[str, str]], catalog: dict[str, list[dict]]
+) -> None:
+    quality_engineer = headers["Quality Engineer"]
+    with system.client() as client:
+        me = _expect(client.get("/api/v1/auth/me", headers=quality_engineer))
+        closed = _closed_record(client, headers, catalog, serial_number="SN-SIGN-1")
+        rid = closed["id"]
+        [approval] = closed["signatures"]
+        assert approval["meaning"] == "approved_disposition"
+        assert approval["meaning_text"] == "Approved disposition"
+        assert (approval["signer_id"], approval["signer_username"]) == (me["id"], "QUA001")
+        assert approval["signer_name"] == me["full_name"]
+        assert approval["signer_role"] == "Quality Engineer"
+        assert approval["signed_at"]
+        assert closed["disposition_approved_by"]["username"] == "QUA001"  # the signer, by default
+
+        reopen = f"/api/v1/records/{rid}/reopen"
+        reason = "Customer returned two pieces with the same porosity"
+        body = {"password": PASSWORDS["QUA001"], "reason": reason, "version": closed["version"]}
+        assert client.post(reopen, headers=headers["Operator"], json=body).status_code == 403
+        assert client.post(reopen, headers=quality_engineer, json={**body, "reason": ""}).status_code in (400, 422)
+        wrong = client.post(reopen, headers=quality_engineer, json={**body, "password": "admin123"})
+        assert wrong.status_code == 403
+        assert [e["field"] for e in wrong.json()["errors"]] == ["password"]
+        assert client.post(reopen, headers=quality_engineer, json={**body, "version": 1}).status_code == 412
+        reopened = client.post(reopen, headers=quality_engineer, json=body)
+        assert reopened.status_code == 200, reopened.text
+        assert reopened.headers["etag"] == f'"{reopened.json()["version"]}"'
+        shown = reopened.json()
+        assert shown["status"] == "reopened"
+        assert shown["is_closed"] is False
+        assert shown["reopened_by"]["username"] == "QUA001"  # labelled by the gateway
+        assert shown["part_number"]["item_number"] == catalog["part-numbers"][0]["item_number"]
+        again = client.post(reopen, headers=quality_engineer, json={**body, "version": shown["version"]})
+        assert again.status_code == 409, again.text  # only a closed record reopens
+
+        read = _expect(client.get(f"/api/v1/records/{rid}", headers={**headers["Inspector"], "Accept-Language": "es"}))
+        assert [s["meaning"] for s in read["signatures"]] == ["approved_disposition", "reopened"]
+        code = catalog["failure-codes"][0]
+        assert read["failure_code"]["item_name"] == (code.get("item_name_es") or code["item_name"])
+        assert read["signatures"][1]["reason"] == reason
+        assert read["signatures"][1]["meaning_text"] == "Reopened"
+        assert read["signatures"][0] == approval  # a signature never changes
+        listed = _expect(client.get("/api/v1/records", params={"status": "reopened", "q": "SN-SIGN-1"},
+                                    headers=headers["Inspector"]))  # fmt: skip
+        assert [item["id"] for item in listed["items"]] == [rid]
+
+
+def test_the_history_through_the_gateway_keeps_every_change_and_both_signatures(
+    system: System, headers: dict[str, dict[str, str]], catalog: dict[str, list[dict]]
+) -> None:
+    quality_engineer = headers["Quality Engineer"]
+    with system.client() as client:
+        closed = _closed_record(client, headers, catalog, serial_number="SN-HIST-1")
+        rid = closed["id"]
+        reason = "Audit found the wrong SDR number"
+        reopened = _expect(client.post(f"/api/v1/records/{rid}/reopen", headers=quality_engineer, json={
+            "password": PASSWORDS["QUA001"], "reason": reason, "version": closed["version"],
+        }))  # fmt: skip
+        fixed = _expect(client.patch(f"/api/v1/records/{rid}", headers=quality_engineer,
+                                     json={"sdr_number": "SDR-5121", "version": reopened["version"]}))  # fmt: skip
+        _expect(client.post(f"/api/v1/records/{rid}/close", headers=quality_engineer, json={
+            "password": PASSWORDS["QUA001"], "version": fixed["version"],
+            "disposition_approval_date": dt.date.today().isoformat(),  # a new approval, of today
+        }))  # fmt: skip
+
+        path = f"/api/v1/records/{rid}/history"
+        page = _expect(client.get(path, params={"tz": "Europe/Madrid", "page_size": 200}, headers=headers["Operator"]))
+        lines = page["items"]
+        assert page["total"] == len(lines)
+        assert [line["id"] for line in lines] == sorted(line["id"] for line in lines)  # oldest first
+        actions = [line["action"] for line in lines]
+        assert actions[0] == "created"
+        assert actions.count("closed") == 2
+        assert actions.count("reopened") == 1
+        signed = [line for line in lines if line["action"] == "signed"]
+        assert [line["new_value"] for line in signed] == ["approved_disposition", "reopened", "approved_disposition"]
+        assert {line["actor_username"] for line in signed} == {"QUA001"}
+        assert signed[1]["reason"] == reason
+        assert next(line for line in lines if line["action"] == "reopened")["reason"] == reason
+        sdr = [line for line in lines if line["field"] == "sdr_number"]
+        assert sdr[-1]["action"] == "changed"
+        assert (sdr[-1]["old_value"], sdr[-1]["new_value"], sdr[-1]["version"]) == (
+            "SDR-5120",
+            "SDR-5121",
+            fixed["version"],
+        )
+        analysis = next(line for line in lines if line["field"] == "analysis")
+        assert (analysis["old_value"], analysis["new_value"]) == (None, "Furnace thermocouple drifted 15 °C")
+        assert analysis["actor_username"] == "OPR001"
+        for line in lines:
+            assert line["at_local"][-6:] in ("+01:00", "+02:00"), line  # Madrid
+        status_lines = [(line["old_value"], line["new_value"]) for line in lines if line["action"] == "reopened"]
+        assert status_lines == [("closed", "reopened")]
+
+        for method in ("PUT", "PATCH", "DELETE", "POST"):
+            assert client.request(method, path, json={}, headers=headers["Admin"]).status_code in (404, 405), method
+        assert _expect(client.get(path, params={"page_size": 200}, headers=headers["Admin"]))["items"] == [
+            {**line, "at_local": None} for line in lines
+        ]
+
+
+def test_a_deleted_record_is_gone_for_everyone_but_its_history_stays_for_the_admin(
+    system: System, headers: dict[str, dict[str, str]], catalog: dict[str, list[dict]]
+) -> None:
+    admin = headers["Admin"]
+    with system.client() as client:
+        record = _expect(client.post("/api/v1/records", json=_new_record(catalog, serial_number="SN-DEL-1"),
+                                     headers=headers["Inspector"]), 201)  # fmt: skip
+        rid = record["id"]
+        path = f"/api/v1/records/{rid}"
+        body = {"reason": "Entered twice by mistake", "version": record["version"]}
+        assert client.request("DELETE", path, json=body, headers=headers["Inspector"]).status_code == 403
+        no_reason = client.request("DELETE", path, json={"version": record["version"]}, headers=admin)
+        assert 400 <= no_reason.status_code < 500
+        assert "reason" in no_reason.text
+        assert client.request("DELETE", path, json=body, headers=admin).status_code == 204
+        assert client.get(f"/api/v1/records/{rid}", headers=admin).status_code == 404
+        listed = _expect(client.get("/api/v1/records", params={"q": "SN-DEL-1"}, headers=admin))
+        assert listed["total"] == 0
+        assert client.get(f"/api/v1/records/{rid}/history", headers=headers["Inspector"]).status_code == 404
+        history = _expect(client.get(f"/api/v1/records/{rid}/history", headers=admin))["items"]
+        assert history[-1]["action"] == "deleted"
+        assert history[-1]["reason"] == "Entered twice by mistake"
+        assert history[-1]["actor_username"] == "ADM001"
+
+
+def test_an_export_through_the_gateway_has_the_legacy_columns_and_labels(
+    system: System, headers: dict[str, dict[str, str]], catalog: dict[str, list[dict]]
+) -> None:
+    serial = f"SN-EXP-{system.layout}"
+    with system.client() as client:
+        closed = _closed_record(client, headers, catalog, serial_number=serial)
+        with client.stream("GET", "/api/v1/records/export.csv", params={"q": serial},
+                           headers=headers["Operator"]) as response:  # fmt: skip
+            assert response.status_code == 200, response.read()
+            assert response.headers["content-type"].startswith("text/csv")
+            assert "attachment" in response.headers["content-disposition"]
+            assert ".csv" in response.headers["content-disposition"]
+            content = response.read()
+        assert content.startswith("\ufeff".encode())  # a BOM, so spreadsheets read UTF-8
+        rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")))
+        header, data = rows[0], rows[1:]
+        assert len(header) == 34
+        assert header[:2] == ["ID", "Report Number"]
+        assert [row[0] for row in data] == [str(closed["id"])]
+        row = dict(zip(header, data[0], strict=True))
+        part = catalog["part-numbers"][0]
+        assert row["Part Number"] == f"{part['item_number']} - {part['item_name']}"
+        assert row["Report Number"] == closed["report_number"]
+        assert row["Created By"].startswith("INS001 - ")
+        assert row["Serial Number"] == serial
+
+        spanish = client.get("/api/v1/records/export.csv", params={"q": serial, "language": "es"},
+                             headers=headers["Operator"])  # fmt: skip
+        assert spanish.status_code == 200
+        spanish_rows = list(csv.reader(io.StringIO(spanish.content.decode("utf-8-sig"), newline="")))
+        assert spanish_rows[0][1] == "Número de reporte"
+        assert spanish_rows[1][0] == str(closed["id"])
+
+
+def test_a_pareto_through_the_gateway_counts_what_the_list_holds(
+    system: System, headers: dict[str, dict[str, str]], catalog: dict[str, list[dict]]
+) -> None:
+    with system.client() as client:
+        serial = f"SN-PARETO-{system.layout}"
+        _closed_record(client, headers, catalog, serial_number=serial)
+        total = _expect(client.get("/api/v1/records", params={"page_size": 1}, headers=headers["Inspector"]))["total"]
+        pareto = _expect(client.get("/api/v1/analytics/pareto", params={"by": "failure_code", "measure": "count"},
+                                    headers=headers["Inspector"]))  # fmt: skip
+        assert pareto["total_count"] == total
+        items = pareto["items"]
+        other = (pareto.get("other") or {}).get("count", 0)
+        assert sum(item["count"] for item in items) + other == total
+        values = [item["value"] for item in items]
+        assert values == sorted(values, reverse=True)
+        code = catalog["failure-codes"][0]
+        mine = next(item for item in items if item["id"] == code["id"])
+        assert mine["count"] >= 1
+        assert mine["label"].startswith(f"{code['item_number']} - ")
+        assert pareto["unresolved"] == []
+
+        closed_only = _expect(client.get("/api/v1/analytics/pareto", params={"by": "part_number", "status": "closed"},
+                                         headers=headers["Inspector"]))  # fmt: skip
+        closed_total = _expect(client.get("/api/v1/records", params={"status": "closed", "page_size": 1},
+                                          headers=headers["Inspector"]))["total"]  # fmt: skip
+        assert closed_only["total_count"] == closed_total
+
+        # Only the record made here, read by a Spanish reader: its part, named in Spanish.
+        just_ours = _expect(client.get("/api/v1/analytics/pareto", params={"by": "part_number", "q": serial},
+                                       headers={**headers["Inspector"], "Accept-Language": "es"}))  # fmt: skip
+        part = catalog["part-numbers"][0]
+        assert just_ours["total_count"] == 1
+        assert [(item["id"], item["count"]) for item in just_ours["items"]] == [(part["id"], 1)]
+        assert (
+            just_ours["items"][0]["label"] == f"{part['item_number']} - {part.get('item_name_es') or part['item_name']}"
+        )
 
 
 def test_every_forbidden_field_edit_by_every_role_is_refused(
@@ -352,12 +624,14 @@ def test_every_forbidden_field_edit_by_every_role_is_refused(
             samples[field] = me["Admin"]
         every_field = {f for fields in rules["sections"].values() for f in fields if f != "report_number"}
         assert every_field <= set(samples), every_field - set(samples)
-        rid = client.post("/api/v1/records", json=_new_record(catalog), headers=headers["Inspector"]).json()["id"]
+        created = client.post("/api/v1/records", json=_new_record(catalog), headers=headers["Inspector"]).json()
+        rid, version = created["id"], created["version"]
         refused = 0
         for role in ROLE_USERS:
             allowed = set(rules["editable_fields"][role])
             for field in sorted(every_field - allowed):
-                response = client.patch(f"/api/v1/records/{rid}", json={field: samples[field]}, headers=headers[role])
+                response = client.patch(f"/api/v1/records/{rid}", json={field: samples[field], "version": version},
+                                        headers=headers[role])  # fmt: skip
                 assert response.status_code == 403, (role, field, response.text)
                 assert field in [e["field"] for e in response.json().get("errors", [])] or field in response.text
                 refused += 1
@@ -389,15 +663,17 @@ def test_bad_input_is_refused_with_the_field_named_never_a_500(
             assert 400 <= response.status_code < 500, (field, response.text)
             assert response.headers["content-type"].startswith("application/problem+json")
             assert field in [e["field"] for e in response.json()["errors"]], (field, response.text)
-        rid = client.post("/api/v1/records", json=_new_record(catalog), headers=inspector).json()["id"]
-        nulled = client.patch(f"/api/v1/records/{rid}", json={"operation": None}, headers=inspector)
+        created = client.post("/api/v1/records", json=_new_record(catalog), headers=inspector).json()
+        rid, version = created["id"], created["version"]
+        nulled = client.patch(f"/api/v1/records/{rid}", json={"operation": None, "version": version}, headers=inspector)
         assert nulled.status_code == 422
         assert "operation" in nulled.text
-        unknown_user = client.patch(f"/api/v1/records/{rid}", json={"engineer_id": 987654321},
+        unknown_user = client.patch(f"/api/v1/records/{rid}", json={"engineer_id": 987654321, "version": version},
                                     headers=headers["Tech Engineer"])  # fmt: skip
         assert unknown_user.status_code == 422
         assert "engineer_id" in unknown_user.text
-        cleared = client.patch(f"/api/v1/records/{rid}", json={"serial_number": None}, headers=inspector)
+        cleared = client.patch(f"/api/v1/records/{rid}", json={"serial_number": None, "version": version},
+                               headers=inspector)  # fmt: skip
         assert cleared.status_code == 200
         assert cleared.json()["serial_number"] is None
 
@@ -464,7 +740,18 @@ def test_api_docs_cover_the_whole_public_api(system: System) -> None:
         assert client.get("/api/docs").status_code == 200
         document = client.get("/api/openapi.json").json()
         paths = document["paths"]
-        for path in ("/api/v1/auth/login", "/api/v1/users", "/api/v1/catalogs/{kind}", "/api/v1/records"):
+        for path in (
+            "/api/v1/auth/login",
+            "/api/v1/auth/verify-password",
+            "/api/v1/users",
+            "/api/v1/catalogs/{kind}",
+            "/api/v1/records",
+            "/api/v1/records/{record_id}/reopen",
+            "/api/v1/records/{record_id}/history",
+            "/api/v1/records/{record_id}/texts/{field}/{language}",
+            "/api/v1/records/export.csv",
+            "/api/v1/analytics/pareto",
+        ):
             assert path in paths, sorted(paths)
         for name in ("auth", "masterdata", "records"):
             assert httpx.get(system.services[name] + "/schema/openapi.json", timeout=10).status_code == 200
