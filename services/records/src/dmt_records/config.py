@@ -35,7 +35,7 @@ class Settings:
     translator_attempts: int = 5
     #: Seconds before the first retry, doubling each time up to the max backoff.
     translator_backoff: float = 5.0
-    translator_max_backoff: float = 600.0
+    translator_max_backoff: float = 120.0
     #: Seconds between looks for texts to translate when there was nothing to do.
     translator_poll_interval: float = 2.0
     #: Texts claimed at a time, and translated at once (at most that many calls in flight).

@@ -13,11 +13,12 @@ from litestar.types import ASGIApp
 
 from dmt_gateway.domain.proxy.rules import is_public, upstream_for
 from dmt_gateway.domain.proxy.services import buffered_back, open_upstream, stream_back
-from dmt_gateway.domain.records.rules import labelled_view, reader_language
+from dmt_gateway.domain.records.rules import labelled_view
 from dmt_gateway.domain.records.services import RecordLabeller
 from dmt_gateway.upstreams import Upstreams
 from dmt_shared.contracts import JWKS_PATH
 from dmt_shared.http import UpstreamUnavailable, forwarded_headers
+from dmt_shared.languages import reader_language
 from dmt_shared.problems import ProblemError
 from dmt_shared.security import principal_of
 
@@ -76,7 +77,9 @@ async def proxy(request: Request[Any, Any, Any], rest: str) -> ASGIApp:
         log.warning("the %s service answered %s with JSON that does not parse; passed on as is", service, path)
         return buffered_back(response, content)
     labeller: RecordLabeller = request.app.state.labeller
-    language = reader_language(request.headers.get("accept-language"))
+    # as the records service reads it: the request's Accept-Language, else the reader's profile
+    profile = getattr(request.scope.get("user"), "language", None)
+    language = reader_language(request.headers.get("accept-language"), profile)
     labelled = await labeller.label(body, view, forwarded_headers(request), language=language)
     return buffered_back(response, msgspec.json.encode(labelled))
 

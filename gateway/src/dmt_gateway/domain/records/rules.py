@@ -42,8 +42,6 @@ USER_FIELDS: tuple[str, ...] = (*RECORD_USER_FIELDS, "updated_by_id", "closed_by
 LABEL_OF: dict[str, str] = {name: label_field(name) for name in (*CATALOG_FIELDS, *USER_FIELDS)}
 
 #: The languages catalog names are kept in; English is every entry's own name.
-LANGUAGES: tuple[str, ...] = ("en", "es", "zh")
-DEFAULT_LANGUAGE = "en"
 
 
 def labelled_view(method: str, path: str) -> View | None:
@@ -52,32 +50,3 @@ def labelled_view(method: str, path: str) -> View | None:
         if method == wanted and pattern.match(path):
             return view
     return None
-
-
-def _weight(params: list[str]) -> float:
-    for param in params:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                return max(0.0, min(1.0, float(value.strip())))
-            except ValueError:
-                return 0.0
-    return 1.0
-
-
-def reader_language(accept_language: str | None) -> str:
-    """The language catalog names are shown in: the first of en/es/zh the caller's
-    ``Accept-Language`` asks for (by weight, then order), else English.
-
-    The records service reads the same header the same way for the texts of the same answer,
-    so a Spanish reader gets Spanish texts and Spanish catalog names together.
-    ``es-MX,es;q=0.9,en;q=0.8`` -> ``es``; ``zh-CN`` -> ``zh``; ``fr`` -> ``en``.
-    """
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate((accept_language or "").split(",")):
-        tag, *params = part.strip().split(";")
-        primary = tag.strip().lower().split("-")[0]
-        weight = _weight(params)
-        if primary in LANGUAGES and weight > 0:
-            ranked.append((-weight, position, primary))
-    return min(ranked)[2] if ranked else DEFAULT_LANGUAGE

@@ -1,55 +1,5 @@
-"""The languages record texts are kept in, and which one a reader or writer wants."""
+"""The languages record texts are kept in: DMT's three, as every component reads them."""
 
-from __future__ import annotations
+from dmt_shared.languages import DEFAULT_LANGUAGE, LANGUAGES, Language, preferred_language, reader_language
 
-from typing import Literal
-
-Language = Literal["en", "es", "zh"]
-LANGUAGES: tuple[Language, ...] = ("en", "es", "zh")
-DEFAULT_LANGUAGE: Language = "en"
-
-
-def _quality(params: list[str]) -> float:
-    for param in params:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                return max(0.0, min(1.0, float(value.strip())))
-            except ValueError:
-                return 0.0
-    return 1.0
-
-
-def preferred_language(accept_language: str | None) -> Language | None:
-    """The first of en/es/zh an ``Accept-Language`` header asks for (by weight, then order), if any.
-
-    ``es-MX,es;q=0.9,en;q=0.8`` -> ``es``; ``zh-CN`` -> ``zh``; ``fr`` -> ``None``.
-    """
-    if not accept_language:
-        return None
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate(accept_language.split(",")):
-        tag, *params = part.strip().split(";")
-        primary = tag.strip().lower().split("-")[0]
-        quality = _quality(params)
-        if primary and quality > 0:
-            ranked.append((-quality, position, primary))
-    for _, _, primary in sorted(ranked):
-        if primary in LANGUAGES:
-            return primary  # type: ignore[return-value]
-    return None
-
-
-def language_of(accept_language: str | None) -> Language:
-    """The language of a reader or writer: their preferred supported one, else English."""
-    return preferred_language(accept_language) or DEFAULT_LANGUAGE
-
-
-def reader_language(accept_language: str | None, preference: str | None) -> Language:
-    """The language a person reads or writes in: what the request asks for (Accept-Language),
-    else the language chosen in their profile (carried in the token), else English."""
-    if (asked := preferred_language(accept_language)) is not None:
-        return asked
-    if preference in LANGUAGES:
-        return preference  # type: ignore[return-value]
-    return DEFAULT_LANGUAGE
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "Language", "preferred_language", "reader_language"]
