@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from dmt_records.domain.records import rules
-from dmt_records.domain.records.languages import language_of, preferred_language
+from dmt_records.domain.records.languages import preferred_language, reader_language
 from dmt_records.domain.records.rules import Status
 from dmt_records.domain.records.services import normalize, text_unchanged
 from dmt_shared.tokens import Role
@@ -194,7 +194,8 @@ def test_the_rules_document_is_the_table_as_data() -> None:
 )
 def test_the_preferred_language_is_the_first_supported_one_by_weight(header: str | None, preferred: str | None) -> None:
     assert preferred_language(header) == preferred
-    assert language_of(header) == (preferred or "en")
+    assert reader_language(header, None) == (preferred or "en")
+    assert reader_language(header, "zh") == (preferred or "zh")
 
 
 def test_values_are_stripped_blank_strings_clear_and_money_keeps_at_most_cents() -> None:

@@ -44,11 +44,6 @@ def preferred_language(accept_language: str | None) -> Language | None:
     return None
 
 
-def language_of(accept_language: str | None) -> Language:
-    """The language of a reader or writer: their preferred supported one, else English."""
-    return preferred_language(accept_language) or DEFAULT_LANGUAGE
-
-
 def reader_language(accept_language: str | None, preference: str | None) -> Language:
     """The language a person reads or writes in: what the request asks for (Accept-Language),
     else the language chosen in their profile (carried in the token), else English."""
