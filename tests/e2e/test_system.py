@@ -335,12 +335,16 @@ def test_a_record_goes_from_inspection_to_closed_through_the_gateway(
             assert 400 <= refused.status_code < 500, (role, refused.text)
             assert refused.status_code in (403, 409), (role, refused.text)
 
-        read = client.get(f"/api/v1/records/{rid}", headers=headers["Operator"])
+        read = client.get(f"/api/v1/records/{rid}", headers={**headers["Operator"], "Accept-Language": "en"})
         assert read.status_code == 200
         shown = read.json()
         part = catalog["part-numbers"][0]
         assert shown["part_number"]["item_number"] == part["item_number"]
         assert shown["part_number"]["item_name"] == part["item_name"]
+        # without Accept-Language, names come in the language of the reader's profile
+        profile = _expect(client.get("/api/v1/auth/me", headers=headers["Operator"]))["language"]
+        unasked = _expect(client.get(f"/api/v1/records/{rid}", headers=headers["Operator"]))
+        assert unasked["part_number"]["item_name"] == (part.get(f"item_name_{profile}") or part["item_name"])
         assert shown["engineer"]["username"] == "ENG001"
         assert shown["disposition_approved_by"]["username"] == "QUA001"
         assert shown["created_by"]["username"] == "INS001"
@@ -484,9 +488,10 @@ def test_the_history_through_the_gateway_keeps_every_change_and_both_signatures(
 
         for method in ("PUT", "PATCH", "DELETE", "POST"):
             assert client.request(method, path, json={}, headers=headers["Admin"]).status_code in (404, 405), method
-        assert _expect(client.get(path, params={"page_size": 200}, headers=headers["Admin"]))["items"] == [
-            {**line, "at_local": None} for line in lines
-        ]
+        again = _expect(client.get(path, params={"page_size": 200}, headers=headers["Admin"]))["items"]
+        # no tz asked: the same lines, told in the time zone of the reader's profile
+        assert [{**line, "at_local": None} for line in again] == [{**line, "at_local": None} for line in lines]
+        assert all(line["at_local"] for line in again)
 
 
 def test_a_deleted_record_is_gone_for_everyone_but_its_history_stays_for_the_admin(
@@ -520,7 +525,7 @@ def test_an_export_through_the_gateway_has_the_legacy_columns_and_labels(
     serial = f"SN-EXP-{system.layout}"
     with system.client() as client:
         closed = _closed_record(client, headers, catalog, serial_number=serial)
-        with client.stream("GET", "/api/v1/records/export.csv", params={"q": serial},
+        with client.stream("GET", "/api/v1/records/export.csv", params={"q": serial, "language": "en"},
                            headers=headers["Operator"]) as response:  # fmt: skip
             assert response.status_code == 200, response.read()
             assert response.headers["content-type"].startswith("text/csv")
