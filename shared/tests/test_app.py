@@ -5,6 +5,7 @@ from typing import Annotated
 import msgspec
 from litestar import get, post
 from litestar.testing import AsyncTestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from dmt_shared.app import create_component_app
 from dmt_shared.problems import FieldError, unprocessable
@@ -113,3 +114,35 @@ async def test_a_path_that_merely_contains_health_still_needs_a_token(tokens: To
         assert (await client.get("/reports/health")).status_code == 401
         assert (await client.get("/reports/health", headers=tokens.headers())).status_code == 200
         assert (await client.get("/health/ready")).status_code == 200
+
+
+def _samples(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` whose labels include ``labels``, parsed as Prometheus does."""
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+async def test_metrics_parse_as_prometheus_text_and_move_with_traffic(tokens: TokenFactory) -> None:
+    async with AsyncTestClient(_app(tokens)) as client:
+        before = await client.get("/metrics")  # a scraper carries no token
+        assert before.status_code == 200
+        assert before.headers["content-type"].startswith("text/plain")
+        template = {"component": "example", "route": "/things/{thing_id}", "method": "GET"}
+        counted = _samples(before.text, "dmt_http_requests_total", **template)
+
+        headers = tokens.headers(Role.INSPECTOR)
+        for thing in (5, 6, 7):
+            assert (await client.get(f"/things/{thing}", headers=headers)).status_code == 422
+        assert (await client.get("/things/8")).status_code == 401  # refused requests count too
+
+        after = (await client.get("/metrics")).text
+        assert _samples(after, "dmt_http_requests_total", **template) == counted + 4
+        assert _samples(after, "dmt_http_requests_total", status="422", **template) >= 3
+        assert _samples(after, "dmt_http_requests_total", status="401", **template) >= 1
+        assert _samples(after, "dmt_http_request_duration_seconds_count", **template) == counted + 4
+        # one series per route, never one per id
+        assert "/things/5" not in after

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -760,6 +761,34 @@ def test_api_docs_cover_the_whole_public_api(system: System) -> None:
             assert path in paths, sorted(paths)
         for name in ("auth", "masterdata", "records"):
             assert httpx.get(system.services[name] + "/schema/openapi.json", timeout=10).status_code == 200
+
+
+def _requests_counted(text: str, component: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "dmt_http_requests_total" and sample.labels.get("component") == component
+    )
+
+
+def test_every_component_serves_metrics_that_move_with_traffic(
+    system: System, headers: dict[str, dict[str, str]]
+) -> None:
+    components = {"gateway": system.gateway, **system.services}
+    with httpx.Client(timeout=10) as plain:
+        before = {}
+        for name, url in components.items():
+            answer = plain.get(f"{url}/metrics")  # scrapers carry no token
+            assert answer.status_code == 200, (name, answer.text)
+            assert answer.headers["content-type"].startswith("text/plain")
+            before[name] = _requests_counted(answer.text, name)
+        with system.client() as client:
+            # a page of records touches the gateway, records, and (for labels) masterdata and auth
+            _expect(client.get("/api/v1/records", params={"page_size": 5}, headers=headers["Operator"]))
+        for name, url in components.items():
+            after = _requests_counted(plain.get(f"{url}/metrics").text, name)
+            assert after > before[name], name
 
 
 def test_concurrent_writers_get_no_errors_and_every_acknowledged_record_is_stored(

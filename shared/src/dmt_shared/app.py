@@ -21,6 +21,7 @@ from dmt_shared.http import (
     upstream_error_handler,
     upstream_unavailable_handler,
 )
+from dmt_shared.metrics import MetricsController, metrics_middleware
 from dmt_shared.problems import exception_handlers
 from dmt_shared.request_id import RequestIdMiddleware, add_request_id_header, configure_logging
 from dmt_shared.security import token_auth
@@ -83,8 +84,13 @@ def create_component_app(
 
     configure_logging(log_level)
     return Litestar(
-        route_handlers=[health_router(service, ready_checks), *route_handlers],
-        middleware=[RequestIdMiddleware, token_auth(verifier, exclude=public_paths), *extra_middleware],
+        route_handlers=[health_router(service, ready_checks), MetricsController, *route_handlers],
+        middleware=[
+            RequestIdMiddleware,
+            metrics_middleware(service),
+            token_auth(verifier, exclude=public_paths),
+            *extra_middleware,
+        ],
         exception_handlers=all_exception_handlers(),
         openapi_config=openapi_config(title, version, description),
         lifespan=list(lifespan),

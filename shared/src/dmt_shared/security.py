@@ -17,7 +17,7 @@ from dmt_shared.tokens import InvalidToken, KeysUnavailable, Principal, Role, To
 VERIFIER_STATE_KEY = "token_verifier"
 
 # Paths that never need a token, in every component.
-PUBLIC_PATHS = ["^/health(/|$)", "^/schema(/|$)"]
+PUBLIC_PATHS = ["^/health(/|$)", "^/schema(/|$)", "^/metrics/?$"]
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
