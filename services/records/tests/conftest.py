@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +43,8 @@ from dmt_shared.contracts import (
 from dmt_shared.db import create_engine
 from dmt_shared.testing import TokenFactory
 from dmt_shared.tokens import Role
+
+from .libretranslate_fake import FakeLibreTranslate
 
 #: Each catalog kind gets its own block of ids (part-numbers 101.., work-centers 201.., ...), so an
 #: id of one catalog is unknown in every other. ``x09`` is an inactive entry of each kind.
@@ -315,3 +317,16 @@ def new_record() -> Callable[..., dict[str, Any]]:
 def catalog_id() -> Callable[..., int]:
     """``catalog_id("dispositions")``: an active entry; ``catalog_id(kind, INACTIVE)``: an inactive one."""
     return entry
+
+
+@pytest.fixture
+def libretranslate() -> Iterator[FakeLibreTranslate]:
+    """A LibreTranslate-compatible server on a free port, really listening; stopped afterwards."""
+    server = FakeLibreTranslate()
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.gate is not None:
+            server.gate.set()
+        server.stop()

@@ -11,7 +11,7 @@ import asyncio
 import datetime as dt
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
@@ -41,18 +41,6 @@ async def database(database_url: str) -> AsyncIterator[ServiceDatabase]:
         yield db
     finally:
         await db.dispose()
-
-
-@pytest.fixture
-def libretranslate() -> Iterator[FakeLibreTranslate]:
-    server = FakeLibreTranslate()
-    server.start()
-    try:
-        yield server
-    finally:
-        if server.gate is not None:
-            server.gate.set()
-        server.stop()
 
 
 def make_worker(database: ServiceDatabase, server: FakeLibreTranslate, **options: object) -> TranslationWorker:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -26,18 +26,6 @@ TRANSLATIONS = "/api/v1/records/translations"
 TEXTS = ("defect_description", "analysis", "engineering_remarks")
 
 AppClient = Callable[..., AbstractAsyncContextManager[AsyncTestClient[Any]]]
-
-
-@pytest.fixture
-def libretranslate() -> Iterator[FakeLibreTranslate]:
-    server = FakeLibreTranslate()
-    server.start()
-    try:
-        yield server
-    finally:
-        if server.gate is not None:
-            server.gate.set()
-        server.stop()
 
 
 @pytest.fixture
