@@ -225,7 +225,9 @@ def fakes(tokens: TokenFactory) -> Fakes:
 @pytest.fixture
 def settings() -> Settings:
     return Settings(
-        auth_url="http://auth.test", masterdata_url="http://masterdata.test", records_url="http://records.test"
+        auth_urls=("http://auth.test",),
+        masterdata_urls=("http://masterdata.test",),
+        records_urls=("http://records.test",),
     )
 
 

@@ -23,8 +23,8 @@ def test_service_addresses_and_limits_come_from_the_environment(monkeypatch: pyt
     monkeypatch.setenv("GATEWAY_MAX_CONNECTIONS", "20")
     monkeypatch.setenv("GATEWAY_CORS_ORIGINS", "https://dmt.plant.example, http://localhost:5173")
     settings = from_env(Settings, PREFIX)
-    assert settings.records_url == "http://records.internal:9003"
-    assert settings.auth_url == "http://127.0.0.1:8001"
+    assert settings.records_urls == ("http://records.internal:9003",)
+    assert settings.auth_urls == ("http://127.0.0.1:8001",)
     assert (settings.connect_timeout, settings.read_timeout, settings.max_connections) == (0.5, 30.0, 20)
     assert settings.cors_origins == ("https://dmt.plant.example", "http://localhost:5173")
 
@@ -35,7 +35,7 @@ def test_defaults_allow_no_cross_origin_calls() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"connect_timeout": 0}, {"read_timeout": -1}, {"max_connections": 0}, {"records_url": "records:8003"}],
+    [{"connect_timeout": 0}, {"read_timeout": -1}, {"max_connections": 0}, {"records_urls": ("records:8003",)}],
 )
 def test_nonsense_settings_are_refused(bad: dict[str, Any]) -> None:
     with pytest.raises(SettingsError):

@@ -98,7 +98,8 @@ async def test_the_callers_body_is_streamed_to_the_service(
 async def test_a_body_over_the_size_limit_is_refused_with_413(
     client: AsyncTestClient[Any], fakes: Fakes, tokens: TokenFactory
 ) -> None:
-    response = await client.post("/api/v1/records/5/attachments", content=b"x" * 11_000_000, headers=tokens.headers())
+    oversize = b"x" * (20 * 1024 * 1024 + 1)  # GATEWAY_MAX_BODY_BYTES is 20 MiB
+    response = await client.post("/api/v1/records/5/attachments", content=oversize, headers=tokens.headers())
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/problem+json")
     assert fakes.records.count("POST", "/api/v1/records/5/attachments") == 0
@@ -445,9 +446,9 @@ async def test_a_service_that_is_down_answers_503_fast_and_the_others_still_work
     fakes: Fakes, tokens: TokenFactory
 ) -> None:
     settings = Settings(
-        auth_url="http://auth.test",
-        masterdata_url="http://masterdata.test",
-        records_url=f"http://127.0.0.1:{_closed_port()}",
+        auth_urls=("http://auth.test",),
+        masterdata_urls=("http://masterdata.test",),
+        records_urls=(f"http://127.0.0.1:{_closed_port()}",),
     )
     transports = fakes.transports()
     del transports["records"]  # a real connection to a port nobody listens on

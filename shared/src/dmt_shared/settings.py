@@ -61,11 +61,32 @@ DEFAULT_SERVICE_URLS: dict[str, str] = {
 }
 
 
-def service_url(name: str) -> str:
-    """The base URL of another component: ``DMT_AUTH_URL``, ``DMT_MASTERDATA_URL`` or
-    ``DMT_RECORDS_URL``, common to every component."""
+def service_urls_variable(name: str) -> str:
+    """The variable that names the addresses of ``name``: ``DMT_<NAME>_URLS`` when set, else
+    ``DMT_<NAME>_URL`` (for messages that tell an operator what to fix)."""
     load_env_file()
-    return os.environ.get(f"DMT_{name.upper()}_URL", DEFAULT_SERVICE_URLS[name]).strip()
+    plural = f"DMT_{name.upper()}_URLS"
+    return plural if os.environ.get(plural) is not None else f"DMT_{name.upper()}_URL"
+
+
+def service_urls(name: str) -> tuple[str, ...]:
+    """The base URLs of another component, common to every component: ``DMT_AUTH_URL``,
+    ``DMT_MASTERDATA_URL`` or ``DMT_RECORDS_URL``, each a comma-separated list when the component
+    runs as several replicas (``DMT_<NAME>_URLS`` is read as well and wins when set).
+    """
+    variable = service_urls_variable(name)
+    raw = os.environ.get(variable)
+    if raw is None:
+        return (DEFAULT_SERVICE_URLS[name],)
+    urls = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not urls:
+        raise SettingsError(f"{variable} names no address; give one base URL or a comma-separated list")
+    return urls
+
+
+def service_url(name: str) -> str:
+    """The first base URL of another component (see :func:`service_urls`)."""
+    return service_urls(name)[0]
 
 
 def _parse(raw: str, annotation: Any, name: str) -> Any:

@@ -44,6 +44,8 @@ def _is_json(content_type: str) -> bool:
     http_method=PROXIED_METHODS,
     include_in_schema=False,
     name="proxy",
+    # The limit is GATEWAY_MAX_BODY_BYTES, enforced while the body is passed on (see services).
+    request_max_body_size=None,
 )
 async def proxy(request: Request[Any, Any, Any], rest: str) -> ASGIApp:
     """Pass the call to the service owning its path; label the record answers that a person reads.

@@ -1,7 +1,12 @@
 """Passing a call on to the service that owns it and its answer back, streamed both ways.
 
-The caller's body goes to the service as it arrives, and the service's answer comes back
-chunk by chunk, so a large upload or export never sits whole in the gateway's memory.
+A small body (``Content-Length`` up to ``GATEWAY_BUFFER_BODY_BYTES``, 1 MiB) is read whole
+first, so that the call can still go to another replica when the first one cannot be reached.
+A larger or chunked body goes to the service as it arrives (it cannot be sent twice), and the
+service's answer comes back chunk by chunk, so a large upload or export never sits whole in
+the gateway's memory. No body may exceed ``GATEWAY_MAX_BODY_BYTES`` (20 MiB): a larger
+``Content-Length`` is refused with 413 before any service is called, and a chunked body that
+grows past it is cut off and answered with 413.
 Status and end-to-end headers travel unchanged; hop-by-hop headers and Host do not.
 Redirects are never followed and no cookie is kept between callers (the client keeps none).
 """
@@ -20,6 +25,7 @@ from litestar.response.streaming import ASGIStreamingResponse
 
 from dmt_gateway.domain.proxy.rules import request_headers, response_headers
 from dmt_gateway.upstreams import Upstreams
+from dmt_shared.problems import ProblemError
 
 log = logging.getLogger("dmt.gateway.proxy")
 
@@ -50,13 +56,51 @@ def _outgoing_headers(request: Request[Any, Any, Any]) -> dict[str, str]:
     return headers
 
 
-def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes] | bytes | None:
-    """The caller's body as a stream, or None when the call has none (a GET stays a plain GET)."""
+class BodyTooLarge(ProblemError):
+    """A request body over the limit: 413, naming the limit."""
+
+    def __init__(self, limit: int) -> None:
+        size = f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+        super().__init__(413, f"a request body may have at most {size} ({limit} bytes)")
+        self.limit = limit
+
+
+class _LimitedBody:
+    """The caller's body as it arrives, cut off (with :class:`BodyTooLarge`) past ``limit`` bytes."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], limit: int) -> None:
+        self._chunks = chunks
+        self._limit = limit
+        self.too_large = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        received = 0
+        async for chunk in self._chunks:
+            received += len(chunk)
+            if received > self._limit:
+                self.too_large = True
+                raise BodyTooLarge(self._limit)
+            yield chunk
+
+
+async def _body(request: Request[Any, Any, Any], *, limit: int, buffer: int) -> _LimitedBody | bytes | None:
+    """The caller's body: whole when it is small (so it can be sent again), else as a stream;
+    None when the call has none (a GET stays a plain GET)."""
     length = request.headers.get("content-length")
     if length is not None:
-        return request.stream() if length.strip() not in ("", "0") else b""
+        try:
+            size = int(length.strip() or "0")
+        except ValueError:
+            raise ProblemError(400, "the Content-Length header is not a number") from None
+        if size > limit:
+            raise BodyTooLarge(limit)
+        if size == 0:
+            return b""
+        if size <= buffer:
+            return await request.body()
+        return _LimitedBody(request.stream(), limit)
     if "transfer-encoding" in request.headers:
-        return request.stream()
+        return _LimitedBody(request.stream(), limit)
     return None
 
 
@@ -66,13 +110,21 @@ async def open_upstream(
     """Send the caller's request to ``service`` and return its answer with the body not yet read.
 
     The caller of this function closes the answer (:func:`stream_back` does). A service that
-    cannot be reached raises :class:`~dmt_shared.http.UpstreamUnavailable` (a 503 naming it).
+    cannot be reached raises :class:`~dmt_shared.http.UpstreamUnavailable` (a 503 naming it);
+    a body over the limit raises :class:`BodyTooLarge` (413).
     """
+    settings = upstreams.settings
+    body = await _body(request, limit=settings.max_body_bytes, buffer=settings.buffer_body_bytes)
     client = upstreams.client(service)
     outgoing = client.build_request(
-        request.method, _target(request, path), headers=_outgoing_headers(request), content=_body(request)
+        request.method, _target(request, path), headers=_outgoing_headers(request), content=body
     )
-    return await client.send(outgoing, stream=True)
+    response = await client.send(outgoing, stream=True)
+    if isinstance(body, _LimitedBody) and body.too_large:
+        # The service saw a body cut off (an in-process one may even answer); the caller hears why.
+        await response.aclose()
+        raise BodyTooLarge(settings.max_body_bytes)
+    return response
 
 
 def stream_back(response: httpx.Response, *, service: str, drop: tuple[str, ...] = ()) -> ASGIStreamingResponse:
