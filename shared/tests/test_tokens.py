@@ -1,6 +1,8 @@
 """Access tokens are accepted only when signed by the published key, unaltered and unexpired."""
 
+import asyncio
 import base64
+import contextlib
 import json
 import time
 
@@ -88,3 +90,92 @@ async def test_unreachable_keys_are_reported_as_unavailable_not_invalid() -> Non
 
     with pytest.raises(KeysUnavailable):
         await TokenVerifier(fetch).verify(TokenFactory().token())
+
+
+class KeySource:
+    """The published keys as a verifier fetches them, counting fetches; ``down`` makes them fail."""
+
+    def __init__(self, *keys: TokenFactory) -> None:
+        self.published = [k.signer.jwk for k in keys]
+        self.fetches = 0
+        self.down = False
+
+    async def __call__(self) -> dict:
+        self.fetches += 1
+        if self.down:
+            raise ConnectionError("auth down")
+        return {"keys": list(self.published)}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def settle(verifier: TokenVerifier) -> None:
+    """Wait for the refresh started in the background, if any."""
+    if verifier._background is not None:
+        await asyncio.wait_for(verifier._background, 2)
+
+
+async def test_a_key_no_longer_published_stops_verifying_once_the_keys_are_old() -> None:
+    old, new = TokenFactory(), TokenFactory()
+    source, clock = KeySource(old, new), Clock()
+    verifier = TokenVerifier(source, max_age=300, clock=clock)
+    token = old.token()
+    await verifier.verify(token)
+    source.published = [new.signer.jwk]  # the old key was withdrawn
+    clock.now += 299
+    await verifier.verify(token)
+    assert source.fetches == 1
+
+    clock.now += 1
+    assert (await verifier.verify(token)).username == "ADM001"  # not held up by the refresh
+    for _ in range(5):
+        with contextlib.suppress(InvalidToken):
+            await verifier.verify(token)
+    await settle(verifier)
+    with pytest.raises(InvalidToken, match="unknown key"):
+        await verifier.verify(token)
+    assert (await verifier.verify(new.token())).username == "ADM001"
+    assert source.fetches == 2  # one refresh, however many tokens were verified meanwhile
+
+
+async def test_when_the_keys_cannot_be_fetched_again_the_known_ones_are_kept() -> None:
+    key = TokenFactory()
+    source, clock = KeySource(key), Clock()
+    verifier = TokenVerifier(source, max_age=300, refetch_interval=30, clock=clock)
+    token = key.token()
+    await verifier.verify(token)
+    source.down = True
+    clock.now += 300
+    for _ in range(3):
+        await verifier.verify(token)
+        await settle(verifier)
+    assert source.fetches == 2  # tried once, not at every token
+    clock.now += 30
+    await verifier.verify(token)
+    await settle(verifier)
+    assert source.fetches == 3
+    source.down = False
+    clock.now += 30
+    await verifier.verify(token)
+    await settle(verifier)
+    assert source.fetches == 4
+    clock.now += 299
+    assert (await verifier.verify(token)).username == "ADM001"
+    assert source.fetches == 4  # fresh again
+
+
+async def test_keys_are_not_fetched_again_while_they_verify_when_max_age_is_zero() -> None:
+    key = TokenFactory()
+    source, clock = KeySource(key), Clock()
+    verifier = TokenVerifier(source, max_age=0, clock=clock)
+    await verifier.verify(key.token())
+    clock.now += 100_000
+    await verifier.verify(key.token())
+    assert verifier._background is None
+    assert source.fetches == 1

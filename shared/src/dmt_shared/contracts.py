@@ -5,7 +5,9 @@ A component never imports another component's code; it imports these contracts.
 
 from __future__ import annotations
 
-from typing import Annotated
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any
 
 import msgspec
 
@@ -55,7 +57,58 @@ def label_field(id_field: str) -> str:
 
 
 CATALOG_LOOKUP_PATH = "/api/v1/catalogs/lookup"
+#: The catalogs' content version (``ContentVersion``); the look-up answer carries it as its ETag.
+CATALOG_VERSION_PATH = "/api/v1/catalogs/version"
 MAX_LOOKUP = 1000
+
+
+#: A look-up carries the content version as its ETag only when asked with this header (any value):
+#: the version reads every entry, which a caller that keeps no copy (record validation) should not pay for.
+WANT_VERSION_HEADER = "x-dmt-want-version"
+
+
+class ContentVersion(msgspec.Struct):
+    """A version of what look-ups answer (names, numbers, active flags of every entry or user).
+
+    It changes whenever any of that changes, on every replica of the service, so a copy of
+    look-up answers stays right for as long as the version it was read at is still current.
+    The look-up answers and ``GET .../version`` carry it as ``ETag: "<version>"``; the version
+    call answers 304 to an ``If-None-Match`` naming the current one.
+    """
+
+    version: str
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+    def matches(self, if_none_match: str | None) -> bool:
+        """Whether an ``If-None-Match`` header names this version (``*`` names any)."""
+        if not if_none_match:
+            return False
+        for tag in if_none_match.split(","):
+            tag = tag.strip()
+            if tag == "*" or tag.removeprefix("W/") == self.etag:
+                return True
+        return False
+
+    @classmethod
+    def of_rows(cls, rows: Iterable[Sequence[Any]]) -> ContentVersion:
+        """The version of a look-up's content: a digest of ``rows``, the looked-up fields of every
+        entry or user in id order. Any row added, removed or changed gives another version."""
+        digest = hashlib.blake2b(digest_size=16)
+        for row in rows:
+            digest.update(msgspec.json.encode(list(row)))
+            digest.update(b"\n")
+        return cls(version=digest.hexdigest())
+
+    @classmethod
+    def from_etag(cls, etag: str | None) -> ContentVersion | None:
+        """The version an ``ETag`` header names, or None for none (or a malformed one)."""
+        tag = (etag or "").strip().removeprefix("W/")
+        if len(tag) < 3 or not (tag.startswith('"') and tag.endswith('"')) or '"' in tag[1:-1]:
+            return None
+        return cls(version=tag[1:-1])
 
 
 class CatalogRef(msgspec.Struct, frozen=True):
@@ -98,6 +151,8 @@ class CatalogLookupResponse(msgspec.Struct):
 # ---------------------------------------------------------------- users (auth)
 
 USER_LOOKUP_PATH = "/api/v1/users/lookup"
+#: The users' content version (``ContentVersion``); the look-up answer carries it as its ETag.
+USER_VERSION_PATH = "/api/v1/users/version"
 JWKS_PATH = "/api/v1/auth/jwks"
 
 

@@ -12,6 +12,7 @@ import base64
 import enum
 import hashlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,8 @@ import jwt
 import msgspec
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+log = logging.getLogger("dmt.tokens")
 
 ISSUER = "dmt-auth"
 AUDIENCE = "dmt"
@@ -195,6 +198,10 @@ class TokenVerifier:
     ``fetch_jwks`` returns the JWKS document (an HTTP call to auth in the services, a direct
     call inside the auth service). Keys are cached; an unknown ``kid`` triggers at most one
     refetch every ``refetch_interval`` seconds, so key rotation is picked up without a restart.
+    Keys older than ``max_age`` seconds are fetched again in the background while tokens go on
+    being verified with them, so a key auth no longer publishes stops being accepted; when that
+    fetch fails the known keys are kept (and it is tried again ``refetch_interval`` later).
+    ``max_age=0`` never refreshes keys that verify.
     """
 
     def __init__(
@@ -202,12 +209,18 @@ class TokenVerifier:
         fetch_jwks: Callable[[], Awaitable[dict[str, Any]]],
         *,
         refetch_interval: float = 30.0,
+        max_age: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch_jwks
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
+        self._tried_at: float | None = None
         self._refetch_interval = refetch_interval
+        self._max_age = max_age
+        self._clock = clock
         self._lock = asyncio.Lock()
+        self._background: asyncio.Task[None] | None = None
 
     @classmethod
     def from_static(cls, jwks: dict[str, Any]) -> TokenVerifier:
@@ -216,22 +229,38 @@ class TokenVerifier:
 
         return cls(fetch)
 
+    def _tried_recently(self) -> bool:
+        return self._tried_at is not None and self._clock() - self._tried_at < self._refetch_interval
+
     async def _refresh(self) -> None:
         async with self._lock:
-            if self._keys and time.monotonic() - self._fetched_at < self._refetch_interval:
+            if self._keys and self._tried_recently():
                 return
+            self._tried_at = self._clock()
             try:
                 document = await self._fetch()
+                keys = parse_jwks(document)
             except Exception as exc:
                 if not self._keys:
                     raise KeysUnavailable(str(exc) or type(exc).__name__) from exc
+                log.warning(
+                    "the token keys could not be fetched again (%s); the %d known are kept", exc, len(self._keys)
+                )
                 return
-            self._keys = parse_jwks(document)
-            self._fetched_at = time.monotonic()
+            self._keys = keys
+            self._fetched_at = self._clock()
+
+    def _refresh_when_old(self) -> None:
+        if self._max_age <= 0 or self._clock() - self._fetched_at < self._max_age or self._tried_recently():
+            return
+        if self._background is None or self._background.done():
+            self._background = asyncio.create_task(self._refresh())
 
     async def verify(self, token: str) -> Principal:
         if not self._keys:
             await self._refresh()
+        else:
+            self._refresh_when_old()
         try:
             return decode(token, self._keys)
         except InvalidToken as exc:

@@ -6,44 +6,45 @@ collected, then masterdata and auth are each asked once (at most one call per
 own token. A label goes next to each id field; catalog names are in the reader's language
 (Spanish or Chinese when the entry has that name, else English). When a service fails, the
 answer still comes, with the ids, no labels from that service, and its name in ``unresolved``.
+
+Labels are kept between reads and checked against each service's content version
+(:mod:`dmt_gateway.domain.records.cache`): a warm page of records costs no call at all.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import msgspec
 
+from dmt_gateway.domain.records.cache import LabelCache, LookupFailed, VersionCheck
 from dmt_gateway.domain.records.rules import CATALOG_FIELDS, LABEL_OF, USER_FIELDS, View
 from dmt_gateway.domain.records.schemas import CatalogLabel, UserLabel
 from dmt_gateway.upstreams import Upstreams
 from dmt_shared.contracts import (
     CATALOG_LOOKUP_PATH,
+    CATALOG_VERSION_PATH,
     MAX_LOOKUP,
     USER_LOOKUP_PATH,
+    USER_VERSION_PATH,
+    WANT_VERSION_HEADER,
+    CatalogEntrySummary,
     CatalogLookupRequest,
     CatalogLookupResponse,
     CatalogRef,
+    ContentVersion,
     UserLookupRequest,
     UserLookupResponse,
 )
 from dmt_shared.http import UpstreamUnavailable
 
-log = logging.getLogger("dmt.gateway.records")
-
 T = TypeVar("T")
 R = TypeVar("R")
 
 CatalogKey = tuple[str, int]
-
-
-class LookupFailed(Exception):
-    def __init__(self, service: str, reason: str) -> None:
-        super().__init__(f"{service}: {reason}")
-        self.service = service
 
 
 # ------------------------------------------------------------------ pure parts
@@ -136,34 +137,86 @@ def batches(items: Iterable[T], size: int = MAX_LOOKUP) -> list[list[T]]:
 # ------------------------------------------------------------------ calls
 
 
-class RecordLabeller:
-    """Resolves the labels of record answers through masterdata and auth."""
+def _one_version(versions: Iterable[str | None]) -> str | None:
+    """The version all batches of one look-up were answered at, or None when they differ (or lack it)."""
+    found = set(versions)
+    return found.pop() if len(found) == 1 else None
 
-    def __init__(self, upstreams: Upstreams, *, timeout: float) -> None:
+
+class RecordLabeller:
+    """Resolves the labels of record answers through masterdata and auth, keeping them between
+    reads for ``cache_seconds`` (see :mod:`dmt_gateway.domain.records.cache`; 0 keeps nothing)."""
+
+    def __init__(
+        self,
+        upstreams: Upstreams,
+        *,
+        timeout: float,
+        cache_seconds: float = 30.0,
+        cache_max_entries: int = 100_000,
+        cache_grace_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._upstreams = upstreams
         self._timeout = timeout
+        kept = {"ttl": cache_seconds, "max_entries": cache_max_entries, "grace": cache_grace_seconds, "clock": clock}
+        #: Every name of each entry, so one copy serves readers of every language.
+        self.catalogs: LabelCache[CatalogKey, CatalogEntrySummary] = LabelCache("catalog", "masterdata", **kept)
+        self.users: LabelCache[int, UserLabel] = LabelCache("user", "auth", **kept)
 
-    async def _lookup(self, service: str, path: str, message: Any, answer: type[R], headers: dict[str, str]) -> R:
+    async def _call(self, service: str, method: str, path: str, headers: dict[str, str], **kwargs: Any) -> Any:
         try:
-            response = await self._upstreams.client(service).request(
-                "POST",
-                path,
-                content=msgspec.json.encode(message),
-                headers={**headers, "content-type": "application/json"},
-                timeout=self._timeout,
-            )
+            async with asyncio.timeout(self._timeout):
+                return await self._upstreams.client(service).request(
+                    method, path, headers=headers, timeout=self._timeout, **kwargs
+                )
         except UpstreamUnavailable as exc:
             raise LookupFailed(service, exc.reason) from exc
+        except TimeoutError as exc:
+            raise LookupFailed(service, f"no answer within {self._timeout} s") from exc
+
+    async def _lookup(
+        self, service: str, path: str, message: Any, answer: type[R], headers: dict[str, str]
+    ) -> tuple[R, str | None]:
+        """One look-up: the decoded answer and the content version its ETag names."""
+        response = await self._call(
+            service,
+            "POST",
+            path,
+            {**headers, "content-type": "application/json", WANT_VERSION_HEADER: "1"},
+            content=msgspec.json.encode(message),
+            idempotent=True,  # a look-up changes nothing: it may be sent again
+        )
         if response.status_code != 200:
             raise LookupFailed(service, f"it answered {response.status_code}")
         try:
-            return msgspec.json.decode(response.content, type=answer)
+            decoded = msgspec.json.decode(response.content, type=answer)
         except msgspec.DecodeError as exc:
             raise LookupFailed(service, f"its answer does not match the contract: {exc}") from exc
+        version = ContentVersion.from_etag(response.headers.get("etag"))
+        return decoded, version.version if version else None
 
-    async def _catalogs(
-        self, keys: set[CatalogKey], headers: dict[str, str], language: str
-    ) -> dict[CatalogKey, CatalogLabel]:
+    def _version_check(self, service: str, path: str, headers: dict[str, str]) -> VersionCheck:
+        async def current(known: str) -> str:
+            asked = {**headers, "if-none-match": ContentVersion(version=known).etag}
+            response = await self._call(service, "GET", path, asked)
+            if response.status_code == 304:
+                return known
+            if response.status_code != 200:
+                raise LookupFailed(service, f"its content version: it answered {response.status_code}")
+            version = ContentVersion.from_etag(response.headers.get("etag"))
+            if version is None:
+                try:
+                    version = msgspec.json.decode(response.content, type=ContentVersion)
+                except msgspec.DecodeError as exc:
+                    raise LookupFailed(service, f"its content version does not match the contract: {exc}") from exc
+            return version.version
+
+        return current
+
+    async def _fetch_catalogs(
+        self, keys: list[CatalogKey], headers: dict[str, str]
+    ) -> tuple[dict[CatalogKey, CatalogEntrySummary], str | None]:
         answers = await asyncio.gather(
             *(
                 self._lookup(
@@ -176,53 +229,56 @@ class RecordLabeller:
                 for batch in batches(keys)
             )
         )
-        return {
-            (entry.kind, entry.id): CatalogLabel(
-                id=entry.id, item_number=entry.item_number, item_name=entry.name_in(language)
-            )
-            for answer in answers
-            for entry in answer.items
-        }
+        found = {(entry.kind, entry.id): entry for answer, _ in answers for entry in answer.items}
+        return found, _one_version(version for _, version in answers)
 
-    async def _users(self, ids: set[int], headers: dict[str, str]) -> dict[int, UserLabel]:
+    async def _fetch_users(self, ids: list[int], headers: dict[str, str]) -> tuple[dict[int, UserLabel], str | None]:
         answers = await asyncio.gather(
             *(
                 self._lookup("auth", USER_LOOKUP_PATH, UserLookupRequest(ids=batch), UserLookupResponse, headers)
                 for batch in batches(ids)
             )
         )
-        return {
+        found = {
             user.id: UserLabel(id=user.id, username=user.username, full_name=user.full_name)
-            for answer in answers
+            for answer, _ in answers
             for user in answer.items
         }
+        return found, _one_version(version for _, version in answers)
 
-    async def _resolve(self, service: str, call: Any, unresolved: list[str]) -> Any:
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await call
-        except LookupFailed as exc:
-            log.warning("record labels from %s are missing: %s", service, exc)
-        except TimeoutError:
-            log.warning("record labels from %s are missing: no answer within %s s", service, self._timeout)
-        unresolved.append(service)
-        return None
+    async def _catalog_labels(
+        self, keys: set[CatalogKey], headers: dict[str, str], language: str
+    ) -> tuple[dict[CatalogKey, CatalogLabel], bool]:
+        resolved = await self.catalogs.resolve(
+            sorted(keys),
+            self._version_check("masterdata", CATALOG_VERSION_PATH, headers),
+            lambda missing: self._fetch_catalogs(missing, headers),
+        )
+        labels = {
+            key: CatalogLabel(id=entry.id, item_number=entry.item_number, item_name=entry.name_in(language))
+            for key, entry in resolved.values.items()
+        }
+        return labels, resolved.complete
+
+    async def _user_labels(self, ids: set[int], headers: dict[str, str]) -> tuple[dict[int, UserLabel], bool]:
+        resolved = await self.users.resolve(
+            sorted(ids),
+            self._version_check("auth", USER_VERSION_PATH, headers),
+            lambda missing: self._fetch_users(missing, headers),
+        )
+        return resolved.values, resolved.complete
 
     async def label(self, body: Any, view: View, headers: dict[str, str], *, language: str = "en") -> Any:
         """``body`` (a records answer) with labels; ``headers`` are the caller's (its token);
         catalog names in ``language`` (en, es, zh)."""
         catalog_keys, user_ids = references(records_of(body, view))
-        unresolved: list[str] = []
-        catalogs: dict[CatalogKey, CatalogLabel] | None = {}
-        users: dict[int, UserLabel] | None = {}
-        calls: list[Any] = []
-        if catalog_keys:
-            calls.append(self._resolve("masterdata", self._catalogs(catalog_keys, headers, language), unresolved))
-        if user_ids:
-            calls.append(self._resolve("auth", self._users(user_ids, headers), unresolved))
-        results = await asyncio.gather(*calls)
-        if catalog_keys:
-            catalogs = results.pop(0)
-        if user_ids:
-            users = results.pop(0)
+        (catalogs, catalogs_complete), (users, users_complete) = await asyncio.gather(
+            self._catalog_labels(catalog_keys, headers, language),
+            self._user_labels(user_ids, headers),
+        )
+        unresolved = [
+            service
+            for service, complete in (("masterdata", catalogs_complete), ("auth", users_complete))
+            if not complete
+        ]
         return labelled_body(body, view, catalogs, users, unresolved)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -20,7 +21,7 @@ from dmt_auth.domain.users.schemas import (
     UserUpdate,
 )
 from dmt_auth.domain.users.services import UserService
-from dmt_shared.contracts import UserLookupRequest, UserLookupResponse
+from dmt_shared.contracts import WANT_VERSION_HEADER, ContentVersion, UserLookupRequest, UserLookupResponse
 from dmt_shared.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from dmt_shared.problems import ProblemError
 from dmt_shared.security import principal_of, require_admin
@@ -95,11 +96,36 @@ class UserController(Controller):
         "/lookup",
         status_code=HTTP_200_OK,
         summary="Look up many users by id in one call",
-        description="Ids that do not exist are listed in `missing`.",
+        description=(
+            "Ids that do not exist are listed in `missing`. "
+            "With the header `X-DMT-Want-Version`, the answer's ETag is the users' content version "
+            "(see `/api/v1/users/version`)."
+        ),
     )
-    async def lookup(self, data: UserLookupRequest, users: UserService) -> UserLookupResponse:
+    async def lookup(
+        self, request: Request[Any, Any, Any], data: UserLookupRequest, users: UserService
+    ) -> Response[UserLookupResponse]:
+        # The version is read first: should a user change meanwhile, the answer is newer than
+        # its ETag says, so a copy of it is dropped at the next version check, never kept stale.
+        version = await users.version() if WANT_VERSION_HEADER in request.headers else None
         items, missing = await users.lookup(data.ids)
-        return UserLookupResponse(items=items, missing=missing)
+        headers = {"ETag": version.etag} if version else {}
+        return Response(UserLookupResponse(items=items, missing=missing), headers=headers)
+
+    @get(
+        "/version",
+        summary="The users' content version",
+        description=(
+            "Changes whenever a user is added or removed, or changes username, full name, role or active flag. "
+            "Sent as the ETag too; answers 304 to an If-None-Match naming the current version."
+        ),
+        responses={304: ResponseSpec(None, description="The version named in If-None-Match is the current one")},
+    )
+    async def version(self, request: Request[Any, Any, Any], users: UserService) -> Response[ContentVersion]:
+        version = await users.version()
+        if version.matches(request.headers.get("if-none-match")):
+            return Response(None, status_code=304, headers={"ETag": version.etag})
+        return Response(version, headers={"ETag": version.etag})
 
     @get("/{user_id:int}", summary="One user; the email only for an Admin or the user themselves")
     async def get_user(

@@ -20,10 +20,19 @@ from dmt_auth.domain.users import rules
 from dmt_auth.domain.users.schemas import ProfileUpdate, UserCreate, UserUpdate
 from dmt_auth.passwords import Passwords
 from dmt_auth.ratelimit import LoginThrottle
-from dmt_shared.contracts import UserSummary
+from dmt_shared.contracts import ContentVersion, UserSummary
 from dmt_shared.pagination import offset
 from dmt_shared.problems import FieldError, ProblemError, conflict, not_found, unprocessable
 from dmt_shared.tokens import Principal, Role
+
+#: What a look-up answers of a user, in :class:`UserSummary`; the content version covers exactly these.
+_SUMMARY_COLUMNS = (
+    UserAccount.id,
+    UserAccount.username,
+    UserAccount.full_name,
+    UserAccount.role,
+    UserAccount.is_active,
+)
 
 
 class UserRepository(SQLAlchemyAsyncRepository[UserAccount]):
@@ -108,6 +117,16 @@ class UserService(SQLAlchemyAsyncRepositoryService[UserAccount, UserRepository])
         ]
         found = {item.id for item in items}
         return items, [i for i in wanted if i not in found]
+
+    async def version(self) -> ContentVersion:
+        """The users' content version: a digest of what look-ups answer of every user.
+
+        Read from the table on each call, so every replica gives the same version and any
+        change shows, whoever made it. Not derived from ``updated_at``: a sign-in moves that
+        (and MariaDB keeps it to the second), while only the looked-up fields matter here.
+        """
+        rows = await self.session.execute(select(*_SUMMARY_COLUMNS).order_by(UserAccount.id))
+        return ContentVersion.of_rows(rows)
 
     # ------------------------------------------------------------------ writes
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +21,7 @@ from dmt_masterdata.domain.catalogs.schemas import (
 )
 from dmt_masterdata.domain.catalogs.services import CatalogEntryService, EntryQuery
 from dmt_masterdata.domain.catalogs.usage import records_using
-from dmt_shared.contracts import CatalogLookupRequest, CatalogLookupResponse
+from dmt_shared.contracts import WANT_VERSION_HEADER, CatalogLookupRequest, CatalogLookupResponse, ContentVersion
 from dmt_shared.http import ServiceClient, forwarded_headers
 from dmt_shared.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from dmt_shared.problems import FieldError, ProblemError
@@ -65,10 +66,40 @@ class CatalogController(Controller):
         rows = await catalogs.overview()
         return CatalogOverview(items=[CatalogSummary(kind=k, title=t, total=n, active=a) for k, t, n, a in rows])
 
-    @post("/lookup", status_code=200, summary="Resolve references to entries of any catalogs at once")
-    async def lookup(self, catalogs: CatalogEntryService, data: CatalogLookupRequest) -> CatalogLookupResponse:
+    @post(
+        "/lookup",
+        status_code=200,
+        summary="Resolve references to entries of any catalogs at once",
+        description=(
+            "With the header `X-DMT-Want-Version`, the answer's ETag is the catalogs' content version "
+            "(see `/api/v1/catalogs/version`)."
+        ),
+    )
+    async def lookup(
+        self, request: Request[Any, Any, Any], catalogs: CatalogEntryService, data: CatalogLookupRequest
+    ) -> Response[CatalogLookupResponse]:
+        # The version is read first: should an entry change meanwhile, the answer is newer than
+        # its ETag says, so a copy of it is dropped at the next version check, never kept stale.
+        wanted = WANT_VERSION_HEADER in request.headers
+        version = await catalogs.version() if wanted else None
         items, missing = await catalogs.lookup(data.items)
-        return CatalogLookupResponse(items=items, missing=missing)
+        headers = {"ETag": version.etag} if version else {}
+        return Response(CatalogLookupResponse(items=items, missing=missing), headers=headers)
+
+    @get(
+        "/version",
+        summary="The catalogs' content version",
+        description=(
+            "Changes whenever any entry is added, removed, or changes its number, a name or its active flag. "
+            "Sent as the ETag too; answers 304 to an If-None-Match naming the current version."
+        ),
+        responses={304: ResponseSpec(None, description="The version named in If-None-Match is the current one")},
+    )
+    async def version(self, request: Request[Any, Any, Any], catalogs: CatalogEntryService) -> Response[ContentVersion]:
+        version = await catalogs.version()
+        if version.matches(request.headers.get("if-none-match")):
+            return Response(None, status_code=304, headers={"ETag": version.etag})
+        return Response(version, headers={"ETag": version.etag})
 
     @get(
         "/{kind:str}",

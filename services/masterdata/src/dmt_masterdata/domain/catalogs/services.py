@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_masterdata.db.models import CatalogEntry
 from dmt_masterdata.domain.catalogs import rules
-from dmt_shared.contracts import CATALOG_KINDS, CatalogEntrySummary, CatalogRef
+from dmt_shared.contracts import CATALOG_KINDS, CatalogEntrySummary, CatalogRef, ContentVersion
 from dmt_shared.pagination import offset
 from dmt_shared.problems import FieldError, ProblemError, conflict, unprocessable
 
@@ -29,6 +29,16 @@ _SORT_COLUMNS = {
     "created_at": CatalogEntry.created_at,
     "updated_at": CatalogEntry.updated_at,
 }
+#: What a look-up answers of an entry, in :class:`CatalogEntrySummary`; the content version covers exactly these.
+_SUMMARY_COLUMNS = (
+    CatalogEntry.id,
+    CatalogEntry.kind,
+    CatalogEntry.item_number,
+    CatalogEntry.item_name,
+    CatalogEntry.item_name_es,
+    CatalogEntry.item_name_zh,
+    CatalogEntry.is_active,
+)
 _SEARCHED_COLUMNS = (
     CatalogEntry.item_number,
     CatalogEntry.item_name,
@@ -157,16 +167,7 @@ class CatalogEntryService(SQLAlchemyAsyncRepositoryService[CatalogEntry, Catalog
         ids = sorted({ref.id for ref in wanted if rules.possible_id(ref.id)})
         found: dict[int, CatalogEntrySummary] = {}
         if ids:
-            statement = select(
-                CatalogEntry.id,
-                CatalogEntry.kind,
-                CatalogEntry.item_number,
-                CatalogEntry.item_name,
-                CatalogEntry.item_name_es,
-                CatalogEntry.item_name_zh,
-                CatalogEntry.is_active,
-            ).where(CatalogEntry.id.in_(ids))
-            for row in await self.session.execute(statement):
+            for row in await self.session.execute(select(*_SUMMARY_COLUMNS).where(CatalogEntry.id.in_(ids))):
                 found[row.id] = CatalogEntrySummary(
                     id=row.id,
                     kind=row.kind,
@@ -185,6 +186,17 @@ class CatalogEntryService(SQLAlchemyAsyncRepositoryService[CatalogEntry, Catalog
             else:
                 missing.append(ref)
         return items, missing
+
+    async def version(self) -> ContentVersion:
+        """The catalogs' content version: a digest of what look-ups answer of every entry.
+
+        Read from the table on each call, so every replica gives the same version and any
+        change shows, whoever made it (this service, an import, a change made in the database).
+        It is not derived from ``updated_at``: MariaDB keeps that to the second, replicas'
+        clocks differ and imports keep the old timestamps, so two changes could share one.
+        """
+        rows = await self.session.execute(select(*_SUMMARY_COLUMNS).order_by(CatalogEntry.id))
+        return ContentVersion.of_rows(rows)
 
     # ------------------------------------------------------------------ writes
 
