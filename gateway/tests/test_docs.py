@@ -238,8 +238,12 @@ async def test_the_documentation_and_home_pages_need_no_token(client: AsyncTestC
     docs = await client.get("/api/docs")
     assert docs.status_code == 200
     assert docs.headers["content-type"].startswith("text/html")
-    assert "swagger-ui" in docs.text
-    assert 'url: "/api/openapi.json"' in docs.text
+    assert 'id="swagger-ui"' in docs.text
+    assert "http://" not in docs.text
+    assert "https://" not in docs.text
+    starter = await client.get("/api/docs/assets/docs.js")
+    assert starter.status_code == 200
+    assert 'url: "/api/openapi.json"' in starter.text
     home = await client.get("/")
     assert home.status_code == 200
     assert "Defect Management" in home.text

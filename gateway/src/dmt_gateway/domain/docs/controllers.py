@@ -1,14 +1,42 @@
-"""``/api/openapi.json`` (the merged document), ``/api/docs`` (Swagger UI) and ``/`` (the home page)."""
+"""``/api/openapi.json`` (the merged document), ``/api/docs`` (Swagger UI, served from the gateway
+itself, no CDN) and ``/`` (the home page)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from litestar import MediaType, Request, Response, get
+from litestar.response import File
+from openapi_ui_bundles import swagger_ui
 
 from dmt_gateway.domain.docs.services import TITLE, PublicApiDocument
+from dmt_shared.problems import not_found
 
-SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
+ASSETS_PATH = "/api/docs/assets"
+OWN_ASSETS = Path(__file__).parent / "assets"
+
+#: The files the pages load, by name: Swagger UI's (from the installed package) and our own.
+ASSETS: dict[str, Path] = {
+    "swagger-ui.css": swagger_ui.static_path / "swagger-ui.css",
+    "swagger-ui-bundle.js": swagger_ui.static_path / "swagger-ui-bundle.js",
+    "favicon-32x32.png": swagger_ui.static_path / "favicon-32x32.png",
+    "favicon-16x16.png": swagger_ui.static_path / "favicon-16x16.png",
+    "docs.js": OWN_ASSETS / "docs.js",
+    "home.css": OWN_ASSETS / "home.css",
+}
+
+MEDIA_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+}
+
+#: The assets change only with a new release of the gateway.
+ASSET_CACHE_CONTROL = "public, max-age=3600"
+
+#: Patterns of the paths above that need no token, for the token check's exclusions.
+PUBLIC_PATTERNS = [f"^{ASSETS_PATH}/[^/]+$"]
 
 DOCS_PAGE = f"""<!doctype html>
 <html lang="en">
@@ -16,21 +44,14 @@ DOCS_PAGE = f"""<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{TITLE}</title>
-<link rel="stylesheet" href="{SWAGGER_UI}/swagger-ui.css">
+<link rel="stylesheet" href="{ASSETS_PATH}/swagger-ui.css">
+<link rel="icon" type="image/png" href="{ASSETS_PATH}/favicon-32x32.png" sizes="32x32">
+<link rel="icon" type="image/png" href="{ASSETS_PATH}/favicon-16x16.png" sizes="16x16">
 </head>
 <body>
 <div id="swagger-ui"></div>
-<script src="{SWAGGER_UI}/swagger-ui-bundle.js" crossorigin="anonymous"></script>
-<script>
-window.onload = function () {{
-  window.ui = SwaggerUIBundle({{
-    url: "/api/openapi.json",
-    dom_id: "#swagger-ui",
-    deepLinking: true,
-    persistAuthorization: false
-  }});
-}};
-</script>
+<script src="{ASSETS_PATH}/swagger-ui-bundle.js"></script>
+<script src="{ASSETS_PATH}/docs.js"></script>
 </body>
 </html>
 """
@@ -41,10 +62,7 @@ HOME_PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>DMT - Defect Management &amp; Tracking</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem; color: #222; }
-a { color: #0b57d0; }
-</style>
+<link rel="stylesheet" href="/api/docs/assets/home.css">
 </head>
 <body>
 <h1>DMT &mdash; Defect Management &amp; Tracking</h1>
@@ -71,9 +89,22 @@ def docs_page() -> str:
     return DOCS_PAGE
 
 
+@get(f"{ASSETS_PATH}/{{name:str}}", include_in_schema=False, sync_to_thread=False, name="docs-asset")
+def docs_asset(name: str) -> File:
+    path = ASSETS.get(name)
+    if path is None:
+        raise not_found("documentation file", name)
+    return File(
+        path,
+        media_type=MEDIA_TYPES[path.suffix],
+        content_disposition_type="inline",
+        headers={"Cache-Control": ASSET_CACHE_CONTROL},
+    )
+
+
 @get("/", include_in_schema=False, media_type=MediaType.HTML, sync_to_thread=False, name="home")
 def home_page() -> str:
     return HOME_PAGE
 
 
-route_handlers = [openapi_document, docs_page, home_page]
+route_handlers = [openapi_document, docs_page, docs_asset, home_page]
