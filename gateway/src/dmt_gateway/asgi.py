@@ -17,6 +17,7 @@ from dmt_gateway.domain.docs.services import PublicApiDocument
 from dmt_gateway.domain.proxy import controllers as proxy
 from dmt_gateway.domain.proxy.rules import public_path_patterns
 from dmt_gateway.domain.records.services import RecordLabeller
+from dmt_gateway.edge import EdgePlugin
 from dmt_gateway.upstreams import Upstreams
 from dmt_shared.app import create_component_app, jwks_from
 from dmt_shared.tokens import TokenVerifier
@@ -81,17 +82,23 @@ def create_app(
         route_handlers=[*docs.route_handlers, *proxy.route_handlers],
         verifier=verifier or _token_verifier(upstreams),
         ready_checks=upstreams.ready_checks(),
-        public_paths=public_path_patterns(),
+        public_paths=[*public_path_patterns(), *docs.PUBLIC_PATTERNS],
         on_startup=[upstreams.open],
         on_shutdown=[upstreams.aclose],
         state={
             "upstreams": upstreams,
-            "labeller": RecordLabeller(upstreams, timeout=settings.lookup_timeout),
+            "labeller": RecordLabeller(
+                upstreams,
+                timeout=settings.lookup_timeout,
+                cache_seconds=settings.label_cache_seconds,
+                cache_max_entries=settings.label_cache_max_entries,
+                cache_grace_seconds=settings.label_cache_grace_seconds,
+            ),
             "openapi": PublicApiDocument(
                 upstreams, ttl=settings.openapi_cache_seconds, timeout=settings.lookup_timeout
             ),
         },
-        plugins=[CorsPlugin(settings.cors_origins)] if settings.cors_origins else [],
+        plugins=[EdgePlugin(settings), *([CorsPlugin(settings.cors_origins)] if settings.cors_origins else [])],
         debug=settings.debug,
         log_level=settings.log_level,
     )
