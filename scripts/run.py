@@ -6,7 +6,12 @@ its migrations and, outside production, loads demo data into empty databases whe
 Outside production, an empty records database gets demo records through the public API
 (``scripts/demo_records.py``; ``DMT_DEMO_RECORDS=false`` turns that off).
 Ctrl-C (or SIGTERM) stops them all; a component that dies is reported and the others go on,
-so one can be stopped by hand to see how the rest behave.
+so one can be stopped by hand to see how the rest behave. On SIGTERM each component first
+reports "draining" on ``/health/ready`` for ``DMT_SHUTDOWN_DRAIN_SECONDS`` (2) while still
+serving, then lets its requests in flight finish (up to 10 s) before it exits.
+
+Log lines are text in a terminal and JSON otherwise; ``DMT_LOG_FORMAT`` (json, text, auto)
+says which, for every component.
 
 Ports: ``DMT_GATEWAY_PORT`` (8000), ``DMT_AUTH_PORT`` (8001), ``DMT_MASTERDATA_PORT`` (8002),
 ``DMT_RECORDS_PORT`` (8003); host ``DMT_HOST`` (127.0.0.1).
@@ -32,6 +37,9 @@ COMPONENTS = (
     ("gateway", "dmt_gateway.asgi:create_app", "DMT_GATEWAY_PORT", 8000),
 )
 
+#: Seconds a component lets its requests in flight finish once it stops accepting new ones.
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
 DEMO_USERS = (
     ("ADM001", "admin123", "Admin"),
     ("ENG001", "engineer123", "Tech Engineer"),
@@ -54,6 +62,14 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
             pass
         time.sleep(0.2)
     return False
+
+
+def drain_seconds(env: dict[str, str]) -> float:
+    """How long the components keep serving after SIGTERM (they refuse a malformed value)."""
+    try:
+        return max(0.0, float(env.get("DMT_SHUTDOWN_DRAIN_SECONDS", "") or 2.0))
+    except ValueError:
+        return 2.0
 
 
 def main() -> int:
@@ -82,7 +98,7 @@ def main() -> int:
         for proc in procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + drain_seconds(env) + GRACEFUL_SHUTDOWN_SECONDS + 5
         for proc in procs.values():
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -96,7 +112,7 @@ def main() -> int:
         cmd = [
             sys.executable, "-m", "uvicorn", factory, "--factory",
             "--host", args.host, "--port", str(ports[name]),
-            "--no-access-log", "--timeout-graceful-shutdown", "10",
+            "--no-access-log", "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_SECONDS),
         ]  # fmt: skip
         procs[name] = subprocess.Popen(cmd, env=env)  # noqa: S603 - fixed command line
         (run_dir / f"{name}.pid").write_text(str(procs[name].pid))

@@ -1,9 +1,9 @@
-"""Request ids: taken from ``X-Request-ID`` or made, returned, passed upstream, logged."""
+"""Request ids: taken from ``X-Request-ID`` or made, returned, passed upstream, logged
+(:mod:`dmt_shared.logs` adds them to every log line)."""
 
 from __future__ import annotations
 
 import contextvars
-import logging
 import re
 import uuid
 
@@ -56,22 +56,8 @@ async def add_request_id_header(message: Message, scope: Scope) -> None:
             headers["X-Request-ID"] = scope[SCOPE_KEY]  # type: ignore[literal-required]
 
 
-class RequestIdLogFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id()
-        return True
-
-
 def configure_logging(level: str = "INFO") -> None:
-    """Plain log lines that carry the request id; idempotent."""
-    root = logging.getLogger()
-    if any(isinstance(f, RequestIdLogFilter) for h in root.handlers for f in h.filters):
-        return
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdLogFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(level.upper())
-    # Migration progress lines at every start say nothing an operator needs.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    """Kept for callers of the former helper; see :func:`dmt_shared.logs.configure_logging`."""
+    from dmt_shared.logs import configure_logging as configure
+
+    configure("-", level)

@@ -11,6 +11,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 from litestar.types import ASGIApp
 
+from dmt_shared.logs import set_user_id
 from dmt_shared.problems import unavailable
 from dmt_shared.tokens import InvalidToken, KeysUnavailable, Principal, Role, TokenVerifier
 
@@ -49,6 +50,7 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
             raise unavailable(
                 "tokens cannot be verified right now: the auth service's keys are unreachable", retry_after=2
             ) from exc
+        set_user_id(principal.id)  # on this request's log lines
         return AuthenticationResult(user=principal, auth=token)
 
 
