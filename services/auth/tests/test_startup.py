@@ -53,7 +53,7 @@ async def test_production_with_a_key_starts_without_demo_users(monkeypatch: pyte
     settings = Settings(
         database_url=_sqlite(tmp_path), signing_key_file=str(key_file), argon2_memory_kib=19456, argon2_time_cost=2
     )
-    assert settings.demo_data
+    assert not settings.demo_data
     assert not settings.load_demo_data
     async with AsyncTestClient(create_app(settings)) as client:
         assert (await client.get("/health/ready")).status_code == 200

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from dmt_shared.metrics import unwatch_pool, watch_pool
 from dmt_shared.settings import SettingsError
 
 __all__ = [
@@ -571,7 +572,8 @@ class ServiceDatabase:
     """A service's own database: its engine, its sessions and its migrations.
 
     A service keeps one on ``app.state.database``; :func:`provide_db_session` hands out one
-    session per request from it.
+    session per request from it. Given a ``component``, its connection pool is reported in
+    ``/metrics`` (``dmt_db_pool_connections``) until :meth:`dispose`.
     """
 
     def __init__(
@@ -583,8 +585,11 @@ class ServiceDatabase:
         pool_size: int = 10,
         echo: bool = False,
         lock_timeout: float | None = None,
+        component: str | None = None,
     ) -> None:
         self.engine = create_engine(url, echo=echo, pool_size=pool_size)
+        if component is not None:
+            watch_pool(component, self.engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.migrations = migrations
         self.version_table = version_table
@@ -598,6 +603,7 @@ class ServiceDatabase:
         await ping(self.engine)
 
     async def dispose(self) -> None:
+        unwatch_pool(self.engine)
         await self.engine.dispose()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from dmt_shared.production import check_database_url, refuse
 from dmt_shared.settings import SettingsError, default_sqlite_url, from_env, is_production
 
 PREFIX = "AUTH"
@@ -33,8 +34,8 @@ class Settings:
     login_window_seconds: int = 900
     #: Take the client address from the first hop of X-Forwarded-For (only behind a trusted proxy).
     trust_forwarded: bool = False
-    #: Load the demo users into an empty database (never in production).
-    demo_data: bool = True
+    #: Load the demo users into an empty database. Off by default in production, refused there when set.
+    demo_data: bool = field(default_factory=lambda: not is_production())
     db_pool_size: int = 10
     debug: bool = False
     log_level: str = "INFO"
@@ -65,19 +66,31 @@ class Settings:
         return self.demo_data and not is_production()
 
     def check_production(self) -> None:
-        """Refuse what is unsafe in production: a missing signing key, weak password hashing."""
+        """Refuse what is unsafe in production: demo users, debug error pages, a missing signing
+        key, weak password hashing, a well-known database password. (The key generated for
+        development and demo users that still have their demo passwords are refused as well,
+        when the key is read and when the service starts.)"""
         if not is_production():
             return
-        if not (self.signing_key or self.signing_key_file):
-            raise SettingsError(
-                "DMT_ENV=production: the auth service needs its signing key; set AUTH_SIGNING_KEY "
-                "(an Ed25519 private key, PEM PKCS#8) or AUTH_SIGNING_KEY_FILE (a file holding it)"
-            )
-        if self.argon2_memory_kib < PRODUCTION_MIN_ARGON2_MEMORY_KIB or self.argon2_time_cost < 2:
-            raise SettingsError(
-                "DMT_ENV=production: password hashing is too weak; use AUTH_ARGON2_MEMORY_KIB >= "
-                f"{PRODUCTION_MIN_ARGON2_MEMORY_KIB} and AUTH_ARGON2_TIME_COST >= 2"
-            )
+        refuse(
+            self.demo_data,
+            "AUTH_DEMO_DATA would load demo users whose passwords are published; "
+            "leave it unset or set it to false, and create the first Admin with "
+            "`python -m dmt_auth create-admin USERNAME --full-name NAME`",
+        )
+        refuse(self.debug, "AUTH_DEBUG would show internals in error answers; leave it unset or set it to false")
+        refuse(
+            not (self.signing_key or self.signing_key_file),
+            "the auth service needs its signing key; set AUTH_SIGNING_KEY "
+            "(an Ed25519 private key, PEM PKCS#8) or AUTH_SIGNING_KEY_FILE (a file holding it); "
+            "make one with `openssl genpkey -algorithm ed25519 -out auth_signing_key.pem`",
+        )
+        refuse(
+            self.argon2_memory_kib < PRODUCTION_MIN_ARGON2_MEMORY_KIB or self.argon2_time_cost < 2,
+            "password hashing is too weak; use AUTH_ARGON2_MEMORY_KIB >= "
+            f"{PRODUCTION_MIN_ARGON2_MEMORY_KIB} and AUTH_ARGON2_TIME_COST >= 2 (or leave both unset)",
+        )
+        check_database_url(self.database_url, "AUTH_DATABASE_URL")
 
 
 @lru_cache(maxsize=1)

@@ -30,6 +30,7 @@ def _database(settings: Settings) -> ServiceDatabase:
         version_table=VERSION_TABLE,
         pool_size=settings.db_pool_size,
         echo=settings.debug,
+        component=SERVICE,
     )
 
 
@@ -37,9 +38,14 @@ def _clients(
     settings: Settings, transports: Mapping[str, httpx.AsyncBaseTransport] | None
 ) -> tuple[ServiceClient, ServiceClient]:
     transports = transports or {}
-    auth = ServiceClient("auth", settings.auth_url, transport=transports.get("auth"))
+    auth = ServiceClient("auth", settings.auth_url, component=SERVICE, transport=transports.get("auth"))
     records = ServiceClient(
-        "records", settings.records_url, transport=transports.get("records"), read_timeout=settings.records_timeout
+        "records",
+        settings.records_url,
+        component=SERVICE,
+        transport=transports.get("records"),
+        read_timeout=settings.records_timeout,
+        total_timeout=settings.records_timeout,
     )
     return auth, records
 

@@ -47,6 +47,7 @@ def _client(name: str, url: str, settings: Settings, transports: Mapping[str, ht
     return ServiceClient(
         name,
         url,
+        component="records",
         transport=transports.get(name) if transports else None,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
@@ -64,7 +65,11 @@ def create_app(
     settings = settings or get_settings()
     settings.check_production()
     database = ServiceDatabase(
-        settings.database_url, migrations=MIGRATIONS, version_table=VERSION_TABLE, pool_size=settings.db_pool_size
+        settings.database_url,
+        migrations=MIGRATIONS,
+        version_table=VERSION_TABLE,
+        pool_size=settings.db_pool_size,
+        component="records",
     )
     # The clients exist before the first request, so the verifier can fetch the keys on first use.
     auth = _client("auth", settings.auth_url, settings, transports)

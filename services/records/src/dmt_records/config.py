@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from dmt_records.domain.records.languages import LANGUAGES
-from dmt_shared.settings import SettingsError, default_sqlite_url, from_env, is_production, service_url
+from dmt_shared.production import check_database_url, refuse
+from dmt_shared.settings import SettingsError, default_sqlite_url, from_env, is_production, service_urls
 
 PREFIX = "RECORDS"
 
@@ -18,8 +19,9 @@ PREFIX = "RECORDS"
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=lambda: default_sqlite_url("records"))
-    auth_url: str = field(default_factory=lambda: service_url("auth"))
-    masterdata_url: str = field(default_factory=lambda: service_url("masterdata"))
+    #: Base URL of each service called, or a comma-separated list of its replicas.
+    auth_url: str = field(default_factory=lambda: ",".join(service_urls("auth")))
+    masterdata_url: str = field(default_factory=lambda: ",".join(service_urls("masterdata")))
     #: Seconds to open a connection to auth or masterdata; a service that is down costs at most this.
     connect_timeout: float = 1.0
     #: Seconds to wait for a look-up answer from auth or masterdata.
@@ -57,9 +59,10 @@ class Settings:
         self._check_translator()
         if not 0 <= self.rework_hourly_rate < float("inf"):
             raise SettingsError(f"{PREFIX}_REWORK_HOURLY_RATE must be a number from 0, not {self.rework_hourly_rate}")
-        for name, url in (("DMT_AUTH_URL", self.auth_url), ("DMT_MASTERDATA_URL", self.masterdata_url)):
-            if not url.startswith(("http://", "https://")):
-                raise SettingsError(f"{name} must be an http:// or https:// URL, not {url!r}")
+        for name, urls in (("DMT_AUTH_URL", self.auth_url), ("DMT_MASTERDATA_URL", self.masterdata_url)):
+            for url in urls.split(","):
+                if not url.strip().startswith(("http://", "https://")):
+                    raise SettingsError(f"{name} must be an http:// or https:// URL, not {url!r}")
 
     def _check_translator(self) -> None:
         if self.translator_url and not self.translator_url.startswith(("http://", "https://")):
@@ -77,9 +80,12 @@ class Settings:
         language_codes(self.translator_languages)
 
     def check_production(self) -> None:
-        """Refuse what is unsafe in production: debug mode shows internals in error answers."""
-        if is_production() and self.debug:
-            raise SettingsError("DMT_ENV=production: RECORDS_DEBUG must be off")
+        """Refuse what is unsafe in production: debug mode (it shows internals in error answers),
+        a well-known database password."""
+        if not is_production():
+            return
+        refuse(self.debug, "RECORDS_DEBUG would show internals in error answers; leave it unset or set it to false")
+        check_database_url(self.database_url, f"{PREFIX}_DATABASE_URL")
 
 
 def language_codes(setting: str) -> dict[str, str]:
