@@ -75,3 +75,15 @@ def test_docker_compose_accepts_the_file() -> None:
         pytest.skip("neither `docker compose` nor `docker-compose` is installed here")
     result = subprocess.run([*command, "config", "--quiet"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_stopping_container_gets_time_to_drain_and_finish_its_requests(compose: dict) -> None:
+    """SIGTERM first turns readiness false for the drain time, then uvicorn waits for requests in
+    flight; a container killed before that would cut them off."""
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    graceful = int(dockerfile.split("--timeout-graceful-shutdown", 1)[1].split()[0].strip('"]'))
+    drain = 2  # DMT_SHUTDOWN_DRAIN_SECONDS' default
+    for name, service in compose["services"].items():
+        grace = service.get("stop_grace_period", "10s")
+        assert grace.endswith("s"), (name, grace)
+        assert int(grace[:-1]) > drain + graceful, (name, grace)

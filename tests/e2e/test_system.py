@@ -784,8 +784,10 @@ def test_every_component_serves_metrics_that_move_with_traffic(
             assert answer.headers["content-type"].startswith("text/plain")
             before[name] = _requests_counted(answer.text, name)
         with system.client() as client:
-            # a page of records touches the gateway, records, and (for labels) masterdata and auth
+            # Labels may come from the gateway's cache, so masterdata and auth are each asked directly.
             _expect(client.get("/api/v1/records", params={"page_size": 5}, headers=headers["Operator"]))
+            _expect(client.get("/api/v1/catalogs/part-numbers", params={"page_size": 5}, headers=headers["Operator"]))
+            _expect(client.get("/api/v1/auth/me", headers=headers["Operator"]))
         for name, url in components.items():
             after = _requests_counted(plain.get(f"{url}/metrics").text, name)
             assert after > before[name], name
