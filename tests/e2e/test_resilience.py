@@ -265,6 +265,7 @@ def test_a_page_of_50_costs_one_records_call_and_nothing_more_once_labels_are_ca
 
     cold_calls = {k: after_cold[k] - before[k] for k in before}
     warm_calls = {k: after_warm[k] - after_cold[k] for k in before}
+    print(f"calls for a page of 50: cold {cold_calls}, warm {warm_calls}")
     assert cold_calls["records-a"] + cold_calls["records-b"] == 1, cold_calls
     assert cold_calls["masterdata"] <= 1, cold_calls
     assert cold_calls["auth"] <= 1, cold_calls
@@ -311,6 +312,8 @@ def test_killing_a_records_replica_under_load_loses_no_read_and_no_acknowledged_
     results = asyncio.run(_load(cluster, seconds=6.0, kill_after=2.0, victim=a))
 
     reads, writes = results["reads"], results["writes"]
+    print(f"under load with one replica killed: {len(reads)} reads, {len(writes)} writes, "
+          f"{len(results['acknowledged'])} acknowledged, statuses {sorted(set(reads + writes))}")  # fmt: skip
     assert len(reads) > 20, len(reads)
     assert len(writes) > 5, len(writes)
     assert set(reads) == {200}, {s: reads.count(s) for s in set(reads)}
@@ -342,6 +345,7 @@ def test_killing_a_records_replica_under_load_loses_no_read_and_no_acknowledged_
             assert page.status_code == 200, page.text
             time.sleep(0.1)
     assert _calls_served(a.url) > before, "the replica that came back was never used again"
+    print(f"the restarted replica got calls again {time.monotonic() - (deadline - 60):.1f} s after it was ready")
 
 
 def test_one_request_id_is_in_the_log_of_every_component_it_touched(cluster: Cluster) -> None:
@@ -410,6 +414,7 @@ def test_with_masterdata_down_reads_state_what_is_unresolved_and_writes_fail_fas
     assert refused.status_code == 503, refused.text
     assert "masterdata" in refused.json()["detail"]
     assert refused.headers.get("retry-after")
+    print(f"a write needing masterdata, with masterdata down: {refused.status_code} in {elapsed:.2f} s")
     assert elapsed < 5.0, f"the refusal took {elapsed:.1f} s"
     c["masterdata"].start()
 
