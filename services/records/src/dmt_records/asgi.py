@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 import httpx
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_records.config import Settings, get_settings
 from dmt_records.db import MIGRATIONS, VERSION_TABLE
+from dmt_records.db.sqlite import use_one_trip_cursors
 from dmt_records.domain.analytics.controllers import AnalyticsController
 from dmt_records.domain.export.controllers import ExportController
 from dmt_records.domain.records.controllers import RecordController
@@ -20,7 +22,7 @@ from dmt_records.domain.records.services import RecordService
 from dmt_records.domain.translation.controllers import TranslationController
 from dmt_records.domain.translation.worker import worker_from_settings
 from dmt_shared.app import create_component_app, jwks_from
-from dmt_shared.db import ServiceDatabase, provide_db_session
+from dmt_shared.db import ServiceDatabase, dialect_of, provide_db_session
 from dmt_shared.http import ServiceClient
 from dmt_shared.tokens import TokenVerifier
 
@@ -31,7 +33,7 @@ VERSION = "0.1.0"
 
 
 def provide_records(db_session: AsyncSession, state: State) -> RecordService:
-    return RecordService(db_session, references=state.references)
+    return RecordService(db_session, references=state.references, write_turn=state.write_turn)
 
 
 DEPENDENCIES = {
@@ -71,6 +73,9 @@ def create_app(
         pool_size=settings.db_pool_size,
         component="records",
     )
+    sqlite = dialect_of(settings.database_url) == "sqlite"
+    if sqlite:
+        use_one_trip_cursors(database.engine)
     # The clients exist before the first request, so the verifier can fetch the keys on first use.
     auth = _client("auth", settings.auth_url, settings, transports)
     masterdata = _client("masterdata", settings.masterdata_url, settings, transports)
@@ -110,6 +115,9 @@ def create_app(
             "masterdata_client": masterdata,
             "references": References(masterdata=masterdata, auth=auth),
             "translator": translator,
+            # SQLite lets one writer in at a time: the records written here take turns in the
+            # process rather than wait for the database (see RecordService._writing).
+            "write_turn": asyncio.Lock() if sqlite else None,
         },
         debug=settings.debug,
         log_level=settings.log_level,

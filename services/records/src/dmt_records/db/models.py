@@ -12,12 +12,28 @@ from typing import Any
 
 from advanced_alchemy.mixins import AuditColumns, IdentityPrimaryKey
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dmt_shared.db import declarative_base
 
 Base: Any = declarative_base()
+
+
+#: A record not deleted: the condition of the partial indexes of the records a list shows.
+LIVE = text("deleted_at IS NULL")
 
 
 def utcnow() -> dt.datetime:
@@ -53,6 +69,9 @@ class Record(IdentityPrimaryKey, AuditColumns, Base):
         Index("ix_dmt_record_other_cost", "other_cost"),
         Index("ix_dmt_record_closed_at", "closed_at"),
         Index("ix_dmt_record_serial", "serial_number"),
+        # The records a list shows, in its default order, by status too (see migration 0003).
+        Index("ix_dmt_record_live_created", "created_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
+        Index("ix_dmt_record_live_status", "status", "created_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
     )
 
     #: ``DMT-2026-00042``, given by the server (or an Admin's legacy number).

@@ -123,9 +123,9 @@ async def record_lines(
         }
         for field, language, old, new in (changes or [(None, None, None, None)])
     ]
-    # One statement per line keeps the ids in the order given on every database.
-    for row in rows:
-        await session.execute(insert(RecordHistory).values(**row))
+    # All lines in one round trip (an executemany of one cached statement), inserted in the order
+    # given, so their ids keep that order on every database.
+    await session.execute(insert(RecordHistory.__table__), rows)
 
 
 # ---------------------------------------------------------------- reading

@@ -13,16 +13,20 @@ record's version; machine translations (the translation worker) never do.
 from __future__ import annotations
 
 import asyncio
+import collections
+import dataclasses
 import datetime as dt
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -90,12 +94,37 @@ SORT_COLUMNS: dict[str, Any] = {
 
 ORIGIN_AUTHOR = "author"
 
+# What a record, its texts and its signatures are read as for an answer: plain rows named as the
+# model's attributes, not ORM objects (their identity map and change tracking cost more than the
+# rest of a list page together). Records and texts are copied into named tuples at once: a list
+# page reads some 5,000 values, and a named tuple gives each for a fraction of SQLAlchemy's row.
+RECORD_COLUMNS: tuple[Any, ...] = tuple(getattr(Record, a.key) for a in sa_inspect(Record).column_attrs)
+record_row: Callable[[Iterable[Any]], Any] = collections.namedtuple(  # type: ignore[misc,attr-defined]
+    "RecordRow", [c.key for c in RECORD_COLUMNS]
+)._make
+TEXT_COLUMNS: tuple[Any, ...] = (
+    RecordText.record_id,
+    RecordText.field,
+    RecordText.language,
+    RecordText.text,
+    RecordText.origin,
+    RecordText.state,
+    RecordText.source_hash,
+)
+text_row: Callable[[Iterable[Any]], Any] = collections.namedtuple(  # type: ignore[misc,attr-defined]
+    "TextRow", [c.key for c in TEXT_COLUMNS]
+)._make
+SIGNATURE_COLUMNS: tuple[Any, ...] = tuple(
+    getattr(RecordSignature, a.key) for a in sa_inspect(RecordSignature).column_attrs
+)
+
 
 # ---------------------------------------------------------------- pure shaping
 
 
-def group_texts(rows: Sequence[RecordText]) -> dict[int, dict[str, list[RecordText]]]:
-    grouped: dict[int, dict[str, list[RecordText]]] = {}
+def group_texts(rows: Sequence[Any]) -> dict[int, dict[str, list[Any]]]:
+    """Text rows (:data:`TEXT_COLUMNS` or :class:`RecordText`) by record and field."""
+    grouped: dict[int, dict[str, list[Any]]] = {}
     for row in rows:
         grouped.setdefault(row.record_id, {}).setdefault(row.field, []).append(row)
     return grouped
@@ -109,7 +138,8 @@ def _as_float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def signature_read(row: RecordSignature) -> SignatureRead:
+def signature_read(row: Any) -> SignatureRead:
+    """A signature as answered, from a :class:`RecordSignature` or a row of :data:`SIGNATURE_COLUMNS`."""
     return SignatureRead(
         id=row.id,
         meaning=row.meaning,
@@ -125,12 +155,15 @@ def signature_read(row: RecordSignature) -> SignatureRead:
 
 
 def record_read(
-    record: Record,
-    texts: Mapping[str, Sequence[RecordText]],
+    record: Any,
+    texts: Mapping[str, Sequence[Any]],
     reader: Language | None,
-    signatures: Sequence[RecordSignature] = (),
+    signatures: Sequence[Any] = (),
 ) -> RecordRead:
-    """The record as answered: texts in the reader's language when translated, else as written."""
+    """The record as answered: texts in the reader's language when translated, else as written.
+
+    ``record``, ``texts`` and ``signatures``: model objects or rows of :data:`RECORD_COLUMNS`,
+    :data:`TEXT_COLUMNS` and :data:`SIGNATURE_COLUMNS`."""
     text_sets: dict[str, TextSet] = {}
     shown: dict[str, str | None] = {}
     shown_in: dict[str, str] = {}
@@ -188,6 +221,15 @@ def record_read(
         reopened_at=record.reopened_at,
         reopened_by_id=record.reopened_by_id,
     )
+
+
+def count_index(filters: RecordFilters) -> str | None:
+    """The index SQLite is to count a list's records in, when the list is filtered by status at
+    most: the partial index of the records not deleted (migration 0003) holds just those, a few
+    bytes each, where SQLite would otherwise read every row of the table to count them."""
+    if dataclasses.replace(filters, statuses=()) != RecordFilters(tz=filters.tz):
+        return None
+    return "ix_dmt_record_live_status" if filters.statuses else "ix_dmt_record_live_created"
 
 
 def normalize(changes: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -313,9 +355,13 @@ class RecordService:
     the same transaction), and reads load a page's texts and signatures in one query each.
     """
 
-    def __init__(self, session: AsyncSession, *, references: References) -> None:
+    def __init__(
+        self, session: AsyncSession, *, references: References, write_turn: asyncio.Lock | None = None
+    ) -> None:
         self.session = session
         self.references = references
+        #: One writer at a time in this process (SQLite), see :meth:`_writing`.
+        self.write_turn = write_turn
 
     # ------------------------------------------------------------ reads
 
@@ -328,39 +374,42 @@ class RecordService:
             raise not_found("record", record_id)
         return record
 
-    async def _texts(self, record_ids: Sequence[int]) -> dict[int, dict[str, list[RecordText]]]:
+    async def _texts(self, record_ids: Sequence[int]) -> dict[int, dict[str, list[Any]]]:
+        """The text rows of the records, by record and field (plain rows: nothing here changes them)."""
         if not record_ids:
             return {}
-        rows = (
-            await self.session.execute(
-                select(RecordText)
-                .where(RecordText.record_id.in_(record_ids))
-                .order_by(RecordText.record_id, RecordText.field, RecordText.language)
-                .execution_options(populate_existing=True)
-            )
-        ).scalars()
-        return group_texts(list(rows))
+        rows = await self.session.execute(
+            select(*TEXT_COLUMNS)
+            .where(RecordText.record_id.in_(record_ids))
+            .order_by(RecordText.record_id, RecordText.field, RecordText.language)
+        )
+        return group_texts([text_row(row) for row in rows])
 
-    async def _signatures(self, record_ids: Sequence[int]) -> dict[int, list[RecordSignature]]:
+    async def _signatures(self, record_ids: Sequence[int]) -> dict[int, list[Any]]:
         if not record_ids:
             return {}
-        rows = (
-            await self.session.execute(
-                select(RecordSignature)
-                .where(RecordSignature.record_id.in_(record_ids))
-                .order_by(RecordSignature.record_id, RecordSignature.signed_at, RecordSignature.id)
-            )
-        ).scalars()
-        grouped: dict[int, list[RecordSignature]] = {}
+        rows = await self.session.execute(
+            select(*SIGNATURE_COLUMNS)
+            .where(RecordSignature.record_id.in_(record_ids))
+            .order_by(RecordSignature.record_id, RecordSignature.signed_at, RecordSignature.id)
+        )
+        grouped: dict[int, list[Any]] = {}
         for row in rows:
             grouped.setdefault(row.record_id, []).append(row)
         return grouped
 
     async def read(self, record_id: int, reader: Language | None) -> RecordRead:
-        record = await self._load(record_id)
-        texts = await self._texts([record.id])
-        signatures = await self._signatures([record.id])
-        return record_read(record, texts.get(record.id, {}), reader, signatures.get(record.id, []))
+        record = (
+            await self.session.execute(
+                select(*RECORD_COLUMNS).where(Record.id == record_id, Record.deleted_at.is_(None))
+            )
+        ).first()
+        if record is None:
+            raise not_found("record", record_id)
+        record = record_row(record)
+        texts = await self._texts([record_id])
+        signatures = await self._signatures([record_id])
+        return record_read(record, texts.get(record_id, {}), reader, signatures.get(record_id, []))
 
     async def list_records(
         self,
@@ -373,20 +422,23 @@ class RecordService:
         reader: Language | None,
     ) -> Page[RecordRead]:
         conditions = record_conditions(filters)  # deleted records never match
-        total = await self.session.scalar(select(func.count()).select_from(Record).where(*conditions)) or 0
+        counting = select(func.count()).select_from(Record).where(*conditions)
+        index = count_index(filters)
+        if index is not None:
+            counting = counting.with_hint(Record, f"INDEXED BY {index}", "sqlite")
+        total = await self.session.scalar(counting) or 0
         column = SORT_COLUMNS[sort]
         ordering = (column.desc(), Record.id.desc()) if order == "desc" else (column.asc(), Record.id.asc())
-        records = list(
-            (
-                await self.session.execute(
-                    select(Record)
-                    .where(*conditions)
-                    .order_by(*ordering)
-                    .limit(page_size)
-                    .offset(offset(page, page_size))
-                )
-            ).scalars()
-        )
+        records = [
+            record_row(row)
+            for row in await self.session.execute(
+                select(*RECORD_COLUMNS)
+                .where(*conditions)
+                .order_by(*ordering)
+                .limit(page_size)
+                .offset(offset(page, page_size))
+            )
+        ]
         ids = [r.id for r in records]
         texts = await self._texts(ids)
         signatures = await self._signatures(ids)
@@ -418,11 +470,35 @@ class RecordService:
 
     # ------------------------------------------------------------ writes
 
-    async def _attempts(self, write: Callable[[], Awaitable[T]]) -> T:
-        """Run one transaction, again after a deadlock or a concurrent change (a few times)."""
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """This process's turn to write (SQLite), held for one transaction and nothing else.
+
+        SQLite lets one writer in at a time, and one that finds the database taken sleeps in
+        steps of up to 100 ms before it looks again, so writers meeting in the database wait far
+        longer than the writes take. Taking turns here instead hands the database from one to the
+        next at once. A transaction that fails is rolled back before the turn passes on. Server
+        databases lock rows, not the database: no turns there.
+        """
+        if self.write_turn is None:
+            yield
+            return
+        async with self.write_turn:
+            try:
+                yield
+            except BaseException:
+                await self.session.rollback()
+                raise
+
+    async def _attempts(self, write: Callable[[], Awaitable[T]], *, take_turn: bool = True) -> T:
+        """Run one transaction, again after a deadlock or a concurrent change (a few times);
+        ``take_turn``: in this process's turn to write (else ``write`` takes it itself)."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return await write()
+                if not take_turn:
+                    return await write()
+                async with self._writing():
+                    return await write()
             except (DBAPIError, StaleDataError) as exc:
                 await self.session.rollback()
                 if attempt == ATTEMPTS or not _transient(exc):
@@ -436,8 +512,10 @@ class RecordService:
                 raise
         raise AssertionError("unreachable")
 
-    async def _read_after(self, write: Callable[[], Awaitable[int]], reader: Language | None) -> RecordRead:
-        return await self.read(await self._attempts(write), reader)
+    async def _read_after(
+        self, write: Callable[[], Awaitable[int]], reader: Language | None, *, take_turn: bool = True
+    ) -> RecordRead:
+        return await self.read(await self._attempts(write, take_turn=take_turn), reader)
 
     async def create(
         self, data: RecordCreate, principal: Principal, *, language: Language, headers: Mapping[str, str]
@@ -454,9 +532,15 @@ class RecordService:
         if errors:
             raise unprocessable(errors)
 
+        # The server's next number is taken without looking whether it is free: only an Admin's own
+        # number can be in the way, and the unique report number refuses it. Then the creation
+        # starts again, looking at each number it counts (one query fewer while it holds the
+        # database, the common case).
+        look = False
+
         async def write() -> int:
             now = utcnow()
-            number = own_number or await self._next_report_number(now.year)
+            number = own_number or await self._next_report_number(now.year, look=look)
             if own_number is not None:
                 await self._ensure_number_free(own_number)
             record = Record(
@@ -485,24 +569,30 @@ class RecordService:
             await self.session.commit()
             return record.id
 
-        return await self._read_after(write, language)
+        try:
+            return await self._read_after(write, language)
+        except IntegrityError:
+            if own_number is not None or look:
+                raise
+            look = True
+            return await self._read_after(write, language)
 
     async def _ensure_number_free(self, number: str) -> None:
         if await self.session.scalar(select(Record.id).where(Record.report_number == number)) is not None:
             raise conflict(f"report number {number} is already taken", field="report_number")
 
-    async def _next_report_number(self, year: int) -> str:
-        """The next free ``DMT-{year}-nnnnn``, counted in the creating transaction.
+    async def _next_report_number(self, year: int, *, look: bool) -> str:
+        """The next ``DMT-{year}-nnnnn``, counted in the creating transaction.
 
         The UPDATE locks the year's counter row until the transaction ends, so concurrent
         creators wait for each other (SQLite lets one writer in at a time anyway), and a
-        creation that fails gives its number back. A number an Admin already gave is skipped
-        (deleted records keep theirs: a report number is never given twice).
+        creation that fails gives its number back. ``look``: skip the numbers an Admin already
+        gave (deleted records keep theirs: a report number is never given twice).
         """
         while True:
             value = await self._count_up(year)
             number = rules.report_number(year, value)
-            if await self.session.scalar(select(Record.id).where(Record.report_number == number)) is None:
+            if not look or await self.session.scalar(select(Record.id).where(Record.report_number == number)) is None:
                 return number
 
     async def _count_up(self, year: int) -> int:
@@ -514,14 +604,21 @@ class RecordService:
         Inserting the row inside the counting transaction instead would deadlock concurrent
         first creators on MariaDB, whose UPDATE of a missing row takes a gap lock.
         """
+        count_up = (
+            update(ReportCounter)
+            .where(ReportCounter.year == year)
+            .values(last_value=ReportCounter.last_value + 1)
+            .execution_options(synchronize_session=False)
+        )
+        # One round trip where the database can say the new value itself (SQLite, PostgreSQL);
+        # MariaDB has no UPDATE ... RETURNING: it reads the row its UPDATE has just locked.
+        returning = self.session.get_bind().dialect.update_returning
         for _ in range(3):
-            result = await self.session.execute(
-                update(ReportCounter)
-                .where(ReportCounter.year == year)
-                .values(last_value=ReportCounter.last_value + 1)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
+            if returning:
+                value = await self.session.scalar(count_up.returning(ReportCounter.last_value))
+                if value is not None:
+                    return value
+            elif (await self.session.execute(count_up)).rowcount == 1:  # type: ignore[attr-defined]
                 value = await self.session.scalar(select(ReportCounter.last_value).where(ReportCounter.year == year))
                 assert value is not None
                 return value
@@ -571,36 +668,48 @@ class RecordService:
         changes, errors = normalize(given)
 
         async def write() -> int:
-            record = await self._locked(record_id, version)
-            texts = (await self._texts([record.id])).get(record.id, {})
-            current = {**column_values(record), **{f: None for f in rules.TEXT_FIELDS}, **text_values(texts)}
-            effective = {
-                field: value
-                for field, value in changes.items()
-                if (
-                    not text_unchanged(texts.get(field, []), value, language)
-                    if field in rules.TEXT_FIELDS
-                    else value != current[field]
-                )
-            }
+            # The catalog entries and users set are checked with their services holding no
+            # transaction, no row and no turn to write; then the record is read again, at the version
+            # read (so it has not changed meanwhile), and saved.
+            found: list[dict[str, str]] | None = None
+            while True:
+                async with self._writing():
+                    record = await self._locked(record_id, version)
+                    texts = (await self._texts([record.id])).get(record.id, {})
+                    current = {**column_values(record), **{f: None for f in rules.TEXT_FIELDS}, **text_values(texts)}
+                    effective = {
+                        field: value
+                        for field, value in changes.items()
+                        if (
+                            not text_unchanged(texts.get(field, []), value, language)
+                            if field in rules.TEXT_FIELDS
+                            else value != current[field]
+                        )
+                    }
+                    catalog_ids = {f: v for f, v in effective.items() if f in RECORD_CATALOG_FIELDS and v is not None}
+                    user_ids = {f: v for f, v in effective.items() if f in USER_FIELDS and v is not None}
+                    if found is not None or not (catalog_ids or user_ids):
+                        return await save(record, current, effective, found or [])
+                    await self.session.rollback()
+                found = await self.references.check(catalog_ids, user_ids, headers)
+
+        async def save(
+            record: Record,
+            current: dict[str, Any],
+            effective: dict[str, Any],
+            found: list[dict[str, str]],
+        ) -> int:
             problems = list(errors)
             problems += [
                 FieldError(f, "this field is required and cannot be emptied") for f in rules.emptied_required(effective)
             ]
-            defaults = rules.filled_in_for(principal.role, principal.id, current, effective)
-            catalog_ids = {f: v for f, v in effective.items() if f in RECORD_CATALOG_FIELDS and v is not None}
-            user_ids = {f: v for f, v in effective.items() if f in USER_FIELDS and v is not None}
-            if catalog_ids or user_ids:
-                problems += await self._check_references(catalog_ids, user_ids, headers)
+            problems += found
             if problems:
                 raise unprocessable(problems)
             if not effective:
                 await self.session.rollback()  # nothing to change: let go of the row
                 return record_id
-            if catalog_ids or user_ids:
-                # The look-ups let go of the row: take it again, still at the version read.
-                record = await self._locked(record_id, version)
-            effective.update(defaults)
+            effective.update(rules.filled_in_for(principal.role, principal.id, current, effective))
             after = {**current, **effective}
             now = utcnow()
             old_status = record.status
@@ -625,7 +734,7 @@ class RecordService:
             await self.session.commit()
             return record_id
 
-        return await self._read_after(write, language)
+        return await self._read_after(write, language, take_turn=False)
 
     # ------------------------------------------------------------ signed changes
 

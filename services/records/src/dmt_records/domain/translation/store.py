@@ -70,28 +70,42 @@ def is_outdated(row: RecordText, reference: str | None) -> bool:
     )
 
 
+#: Where each language comes in a text set (en, es, zh); anything else after them.
+LANGUAGE_RANK = {language: n for n, language in enumerate(LANGUAGES)}
+
+
+def _language_rank(row: RecordText) -> int:
+    return LANGUAGE_RANK.get(row.language, len(LANGUAGES))
+
+
 def text_view(rows: Sequence[RecordText], reader: str | None) -> tuple[TextSet | None, str | None, str | None]:
     """One field as answered: every language's row, the text to show and the language it is in.
 
     The reader's language is shown when a text is there in it; otherwise the original.
+    ``rows``: the field's :class:`RecordText` objects, or rows with the same names. (Every text
+    of a list page passes here: it reads each row's values once.)
     """
     if not rows:
         return None, None, None
-    author = author_row(rows) or next((r for r in rows if r.text is not None), rows[0])
-    reference = original_hash(author) if author.origin == AUTHOR else None
-    ordered = sorted(rows, key=lambda r: LANGUAGES.index(r.language) if r.language in LANGUAGES else len(LANGUAGES))
-    values = {
-        r.language: TextValue(
-            text=r.text,
-            origin=cast(Origin, r.origin),
-            state=cast(State, r.state or DONE),
-            outdated=is_outdated(r, reference),
+    author = author_row(rows)
+    if author is None:
+        author = next((r for r in rows if r.text is not None), rows[0])
+        reference = None
+    else:
+        reference = original_hash(author)
+    values: dict[str, TextValue] = {}
+    for row in rows if len(rows) == 1 else sorted(rows, key=_language_rank):
+        values[row.language] = TextValue(
+            text=row.text,
+            origin=cast(Origin, row.origin),
+            state=cast(State, row.state or DONE),
+            outdated=is_outdated(row, reference),
         )
-        for r in ordered
-    }
     text_set = TextSet(source_language=author.language, values=values)
-    if reader is not None and reader in values and values[reader].text is not None:
-        return text_set, values[reader].text, reader
+    if reader is not None:
+        shown = values.get(reader)
+        if shown is not None and shown.text is not None:
+            return text_set, shown.text, reader
     return text_set, author.text, author.language
 
 

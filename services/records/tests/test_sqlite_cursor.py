@@ -1,0 +1,56 @@
+"""SQLite statements in one trip each (``dmt_records.db.sqlite``): the same answers as aiosqlite's own cursor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from dmt_records.db.sqlite import CHUNK, OneTripConnection, use_one_trip_cursors
+from dmt_shared.db import create_engine
+
+metadata = MetaData()
+things = Table("thing", metadata, Column("id", Integer, primary_key=True), Column("name", String(20), unique=True))
+MANY = 2 * CHUNK + 7  # more than two chunks, so a result is read in several trips
+
+
+async def test_results_inserts_updates_and_errors_read_as_with_aiosqlite(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'one-trip.db'}")
+    use_one_trip_cursors(engine)
+    try:
+        async with engine.begin() as conn:
+            assert isinstance((await conn.get_raw_connection()).driver_connection, OneTripConnection)
+            await conn.run_sync(metadata.create_all)
+            first = await conn.execute(insert(things).values(name="n-0"))
+            assert first.inserted_primary_key == (1,)
+            await conn.execute(insert(things), [{"name": f"n-{n}"} for n in range(1, MANY)])
+            changed = await conn.execute(update(things).where(things.c.id <= 3).values(name=things.c.name + "!"))
+            assert changed.rowcount == 3
+            with pytest.raises(IntegrityError):
+                await conn.execute(insert(things).values(name="n-5"))
+
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(things).order_by(things.c.id))).all()
+            assert [r.id for r in rows] == list(range(1, MANY + 1))
+            assert rows[0].name == "n-0!"
+            assert rows[-1].name == f"n-{MANY - 1}"
+            assert (await conn.execute(text("SELECT count(*) FROM thing"))).scalar() == MANY
+            assert (await conn.execute(select(things).where(things.c.id == 0))).first() is None
+
+            # streamed (an export): every row once, in order, a part at a time
+            streamed = await conn.stream(select(things.c.id).order_by(things.c.id))
+            seen = [row.id async for row in streamed]
+            assert seen == list(range(1, MANY + 1))
+            streamed = await conn.stream(select(things.c.id).order_by(things.c.id))
+            parts = [len(part) async for part in streamed.partitions(100)]
+            assert sum(parts) == MANY
+            assert max(parts) == 100
+            # a stream left half read is closed without trouble, and the connection goes on
+            streamed = await conn.stream(select(things.c.id))
+            assert len(await streamed.fetchmany(3)) == 3
+            await streamed.close()
+            assert (await conn.execute(text("SELECT 1"))).scalar() == 1
+    finally:
+        await engine.dispose()
