@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -16,7 +17,7 @@ from dmt_gateway.asgi import create_app
 from dmt_gateway.config import Settings
 from dmt_gateway.domain.records.rules import CATALOG_FIELDS, USER_FIELDS, View, labelled_view
 from dmt_gateway.domain.records.schemas import CatalogLabel, UserLabel
-from dmt_gateway.domain.records.services import batches, labelled_body, references
+from dmt_gateway.domain.records.services import batches, decode_answer, labelled_body, references
 from dmt_shared.languages import reader_language
 from dmt_shared.testing import TokenFactory
 
@@ -365,6 +366,31 @@ def test_labels_from_a_failed_service_are_null_and_named() -> None:
     assert out["unresolved"] == ["masterdata"]
     label = CatalogLabel(id=5, item_number="9151355", item_name="Housing")
     assert labelled_body(record, View.ONE, {("part-numbers", 5): label}, {}, [])["part_number"] == label
+
+
+def test_a_labelled_page_keeps_every_other_field_as_the_service_wrote_it() -> None:
+    content = (
+        b'{"items":[{"id":1,"part_number_id":5,"rework_hours":4.50,"texts":{"zh":"\\u6cd5 \xe6\xb3\x95"},'
+        b'"engineer_id":null,"created_by_id":3}],"total":1,"page":1,"page_size":50}'
+    )
+    label = CatalogLabel(id=5, item_number="9151355", item_name="Housing")
+    user = UserLabel(id=3, username="INS003", full_name="Li Na")
+    body = decode_answer(content, View.PAGE)
+    out = msgspec.json.encode(labelled_body(body, View.PAGE, {("part-numbers", 5): label}, {3: user}, []))
+    assert out == (
+        b'{"items":[{"id":1,"part_number_id":5,'
+        b'"part_number":{"id":5,"item_number":"9151355","item_name":"Housing"},'
+        b'"rework_hours":4.50,"texts":{"zh":"\\u6cd5 \xe6\xb3\x95"},"engineer_id":null,"engineer":null,'
+        b'"created_by_id":3,"created_by":{"id":3,"username":"INS003","full_name":"Li Na"}}],'
+        b'"total":1,"page":1,"page_size":50}'
+    )
+
+
+def test_an_answer_of_another_shape_is_read_whole_and_passed_on() -> None:
+    assert labelled_body(decode_answer(b'{"items":[1,"x"]}', View.PAGE), View.PAGE, {}, {}, []) == {"items": [1, "x"]}
+    assert labelled_body(decode_answer(b"[1,2]", View.ONE), View.ONE, {}, {}, []) == [1, 2]
+    with pytest.raises(msgspec.DecodeError):
+        decode_answer(b"{not json", View.PAGE)
 
 
 def test_lookups_are_cut_into_batches_the_services_accept() -> None:

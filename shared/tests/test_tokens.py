@@ -179,3 +179,31 @@ async def test_keys_are_not_fetched_again_while_they_verify_when_max_age_is_zero
     await verifier.verify(key.token())
     assert verifier._background is None
     assert source.fetches == 1
+
+
+async def test_a_token_that_verified_is_not_accepted_past_its_expiry(tokens: TokenFactory) -> None:
+    verifier = tokens.verifier()
+    # expired 8.5 s ago: still inside the 10 s leeway for clocks that differ, for 1.5 s more
+    token = tokens.token(ttl_seconds=60, now=time.time() - 68.5)
+    assert (await verifier.verify(token)).username == "ADM001"
+    await asyncio.sleep(2)
+    with pytest.raises(InvalidToken, match="expired"):
+        await verifier.verify(token)
+
+
+async def test_an_altered_copy_of_a_token_that_verified_is_still_refused(tokens: TokenFactory) -> None:
+    verifier = tokens.verifier()
+    token = tokens.token(Role.OPERATOR)
+    assert (await verifier.verify(token)).role == Role.OPERATOR
+    with pytest.raises(InvalidToken, match="signature"):
+        await verifier.verify(_with_claim(token, role="Admin"))
+
+
+async def test_many_callers_each_get_their_own_user_whatever_the_verifier_remembers(tokens: TokenFactory) -> None:
+    verifier = TokenVerifier.from_static(tokens.jwks())
+    verifier._cache_size = 3  # remembers 3 tokens at most
+    issued = [tokens.token(user_id=n, username=f"U{n}") for n in range(1, 9)]
+    for _ in range(2):
+        for n, token in enumerate(issued, start=1):
+            assert (await verifier.verify(token)).id == n
+    assert len(verifier._verified) == 3

@@ -33,12 +33,15 @@ import asyncio
 import enum
 import math
 import random
+import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
+import httpcore
 import httpx
 from litestar import Request, Response
 from prometheus_client import Counter, Gauge, Histogram
@@ -220,6 +223,248 @@ class CircuitBreaker:
         return 0.0
 
 
+# ---------------------------------------------------------------- the network under the client
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP connection as asyncio delivers it: what arrived, whether the peer closed it."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.received = bytearray()
+        self.closed = False
+        self.error: BaseException | None = None
+        self._reader: asyncio.Future[None] | None = None
+        self._writable: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.received += data
+        self._wake_reader()
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        self._wake_reader()
+        return False  # the transport closes itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.error = exc
+        self._wake_reader()
+        self.resume_writing()
+
+    def pause_writing(self) -> None:
+        if self._writable is None:
+            self._writable = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        waiter, self._writable = self._writable, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _wake_reader(self) -> None:
+        waiter, self._reader = self._reader, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait_readable(self) -> None:
+        if self._reader is None or self._reader.done():  # done: a wait that was cancelled
+            self._reader = asyncio.get_running_loop().create_future()
+        await self._reader
+
+    async def wait_writable(self) -> None:
+        if self._writable is not None:
+            await asyncio.shield(self._writable)
+
+
+class _AsyncioStream(httpcore.AsyncNetworkStream):
+    """A connection for httpcore straight on asyncio's transport, without anyio's layers.
+
+    httpcore asks every idle connection of the pool, on every call, whether the service closed
+    it; anyio answers with several system calls per connection, here it is two attribute reads.
+    """
+
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+        assert connection.transport is not None
+        self._transport: asyncio.Transport = connection.transport
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 - httpcore's interface
+        connection = self._connection
+        if not connection.received and not connection.closed:
+            try:
+                async with asyncio.timeout(timeout):
+                    while not connection.received and not connection.closed:
+                        await connection.wait_readable()
+            except TimeoutError:
+                raise httpcore.ReadTimeout("no answer in time") from None
+        received = connection.received
+        if received:
+            data = bytes(received[:max_bytes])
+            del received[:max_bytes]
+            return data
+        if connection.error is not None:
+            raise httpcore.ReadError(str(connection.error) or type(connection.error).__name__)
+        return b""
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109 - httpcore's interface
+        if not buffer:
+            return
+        connection = self._connection
+        if connection.closed or self._transport.is_closing():
+            raise httpcore.WriteError(str(connection.error or "the connection is closed"))
+        self._transport.write(buffer)
+        try:
+            async with asyncio.timeout(timeout):
+                await connection.wait_writable()
+        except TimeoutError:
+            raise httpcore.WriteTimeout("the request could not be sent in time") from None
+
+    async def aclose(self) -> None:
+        self._transport.close()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport = await loop.start_tls(
+                    self._transport, self._connection, ssl_context, server_hostname=server_hostname
+                )
+        except TimeoutError:
+            self._transport.close()
+            raise httpcore.ConnectTimeout("the TLS handshake took too long") from None
+        except (OSError, ssl.SSLError) as exc:
+            self._transport.close()
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        if transport is None:
+            raise httpcore.ConnectError("the TLS handshake did not complete")
+        self._transport = transport  # type: ignore[assignment]
+        self._connection.transport = transport  # type: ignore[assignment]
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return bool(self._connection.received) or self._connection.closed
+        if info == "ssl_object":
+            return self._transport.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return self._transport.get_extra_info("sockname")
+        if info == "server_addr":
+            return self._transport.get_extra_info("peername")
+        if info == "socket":
+            return self._transport.get_extra_info("socket")
+        return None
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """Opens the connections of :class:`ServiceClient` (see :class:`_AsyncioStream`)."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport, connection = await loop.create_connection(
+                    _Connection, host, port, local_addr=(local_address, 0) if local_address else None
+                )
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"no connection to {host}:{port} in time") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return _AsyncioStream(connection)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                _, connection = await loop.create_unix_connection(_Connection, path)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"no connection to {path} in time") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        return _AsyncioStream(connection)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class _Pool(httpcore.AsyncConnectionPool):
+    """httpcore's pool, with its bookkeeping after each call done in one pass over the
+    connections rather than one pass per connection (which grew with the square of the
+    connections kept: a few hundred checks per call at 16 connections)."""
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        closing: list[httpcore.AsyncConnectionInterface] = []
+        connections = self._connections
+        # Drop the closed, the expired, and idle ones beyond the keep-alive limit.
+        for connection in list(connections):
+            if connection.is_closed():
+                connections.remove(connection)
+            elif connection.has_expired() or (
+                connection.is_idle() and len(connections) > self._max_keepalive_connections
+            ):
+                connections.remove(connection)
+                closing.append(connection)
+        # Give each waiting call a connection: a free one to its origin, a new one while below
+        # the limit, else a new one in place of an idle one to another origin.
+        for waiting in self._requests:
+            if not waiting.is_queued():
+                continue
+            origin = waiting.request.url.origin
+            free = next((c for c in connections if c.can_handle_request(origin) and c.is_available()), None)
+            if free is not None:
+                waiting.assign_to_connection(free)
+                continue
+            if len(connections) >= self._max_connections:
+                idle = next((c for c in connections if c.is_idle()), None)
+                if idle is None:
+                    continue  # it waits for a connection to come free
+                connections.remove(idle)
+                closing.append(idle)
+            connection = self.create_connection(origin)
+            connections.append(connection)
+            waiting.assign_to_connection(connection)
+        return closing
+
+
+def network_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's HTTP/1.1 transport over :class:`AsyncioBackend`."""
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    # httpx builds its pool on anyio; the same pool, given the leaner backend, takes its place.
+    transport._pool = _Pool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=AsyncioBackend(),
+    )
+    return transport
+
+
 # ---------------------------------------------------------------- the client
 
 
@@ -243,6 +488,30 @@ def _replayable(stream: Any) -> bool:
     if isinstance(stream, httpx.ByteStream):
         return True
     return isinstance(stream, _TrackedStream) and not stream.started
+
+
+class _NoCookies(httpx.Cookies):
+    """The cookies of a client that keeps none: what a service sets is not even read."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _Client(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` that never keeps a cookie (no caller's cookie can travel with
+    another's call), and spends nothing on reading the ones services set."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._cookies = _NoCookies(_no_cookies())
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._cookies = _NoCookies(_no_cookies())
 
 
 def _no_cookies() -> CookieJar:
@@ -376,12 +645,11 @@ class ServiceClient:
         state = BREAKER_STATE.labels(*labels)
         state.set(BreakerState.CLOSED)
         ADDRESS_READY.labels(*labels).set(1)
-        client = httpx.AsyncClient(
+        client = _Client(
             base_url=url,
-            transport=transport,
+            transport=transport or network_transport(limits),
             timeout=timeout,
             limits=limits,
-            cookies=_no_cookies(),
             follow_redirects=False,
             trust_env=False,
         )

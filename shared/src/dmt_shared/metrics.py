@@ -49,6 +49,8 @@ class MetricsMiddleware(AbstractMiddleware):
     def __init__(self, app: ASGIApp, component: str) -> None:
         super().__init__(app)
         self.component = component
+        self._in_flight = IN_FLIGHT.labels(component)
+        self._by_labels: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -60,7 +62,7 @@ class MetricsMiddleware(AbstractMiddleware):
                 answer["at"] = time.perf_counter()
             await send(message)
 
-        gauge = IN_FLIGHT.labels(self.component)
+        gauge = self._in_flight
         gauge.inc()
         try:
             await self.app(scope, receive, timed_send)
@@ -70,11 +72,26 @@ class MetricsMiddleware(AbstractMiddleware):
         finally:
             gauge.dec()
             status = int(answer["status"])
-            labels = (self.component, scope.get("method", "-"), route_of(scope), str(status))
-            REQUESTS.labels(*labels).inc()
-            if status >= 500:
-                ERRORS.labels(*labels).inc()
-            LATENCY.labels(*labels).observe((answer["at"] or time.perf_counter()) - started)
+            requests, errors, latency = self._series(str(scope.get("method", "-")), route_of(scope), status)
+            requests.inc()
+            if errors is not None:
+                errors.inc()
+            latency.observe((answer["at"] or time.perf_counter()) - started)
+
+    def _series(self, method: str, route: str, status: int) -> tuple[Any, Any, Any]:
+        """The request counter, error counter (5xx only) and latency histogram of one series,
+        looked up once: their number is fixed by the routes, methods and statuses."""
+        key = (method, route, status)
+        series = self._by_labels.get(key)
+        if series is None:
+            labels = (self.component, method, route, str(status))
+            series = (
+                REQUESTS.labels(*labels),
+                ERRORS.labels(*labels) if status >= 500 else None,
+                LATENCY.labels(*labels),
+            )
+            self._by_labels[key] = series
+        return series
 
 
 def metrics_middleware(component: str) -> Any:

@@ -29,6 +29,10 @@ ISSUER = "dmt-auth"
 AUDIENCE = "dmt"
 ALGORITHM = "EdDSA"
 LEEWAY_SECONDS = 10
+#: Seconds a verified token is used again without checking its signature (never past its exp).
+TOKEN_CACHE_SECONDS = 60.0
+#: Verified tokens remembered at most, per verifier.
+TOKEN_CACHE_SIZE = 10_000
 
 
 class Role(enum.StrEnum):
@@ -202,6 +206,12 @@ class TokenVerifier:
     being verified with them, so a key auth no longer publishes stops being accepted; when that
     fetch fails the known keys are kept (and it is tried again ``refetch_interval`` later).
     ``max_age=0`` never refreshes keys that verify.
+
+    A token that verified is remembered by its exact text for up to ``cache_seconds`` (never
+    past its ``exp``), so a caller sending the same token again costs a dictionary look-up
+    rather than a signature check. At most ``cache_size`` tokens are remembered (the oldest are
+    forgotten first), and all are forgotten whenever the keys are fetched anew, so a key auth
+    withdrew stops being accepted as before. ``cache_seconds=0`` remembers nothing.
     """
 
     def __init__(
@@ -211,6 +221,8 @@ class TokenVerifier:
         refetch_interval: float = 30.0,
         max_age: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        cache_seconds: float = TOKEN_CACHE_SECONDS,
+        cache_size: int = TOKEN_CACHE_SIZE,
     ) -> None:
         self._fetch = fetch_jwks
         self._keys: dict[str, jwt.PyJWK] = {}
@@ -221,6 +233,10 @@ class TokenVerifier:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
+        self._cache_seconds = cache_seconds
+        self._cache_size = max(1, cache_size)
+        # token text -> (who it names, wall-clock second until which it is used without a check)
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     @classmethod
     def from_static(cls, jwks: dict[str, Any]) -> TokenVerifier:
@@ -248,6 +264,7 @@ class TokenVerifier:
                 )
                 return
             self._keys = keys
+            self._verified.clear()  # verified with the former keys: checked again with these
             self._fetched_at = self._clock()
 
     def _refresh_when_old(self) -> None:
@@ -261,10 +278,25 @@ class TokenVerifier:
             await self._refresh()
         else:
             self._refresh_when_old()
+        cached = self._verified.get(token)
+        if cached is not None:
+            if time.time() < cached[1]:
+                return cached[0]
+            del self._verified[token]
         try:
-            return decode(token, self._keys)
+            principal = decode(token, self._keys)
         except InvalidToken as exc:
             if "unknown key" not in str(exc):
                 raise
-        await self._refresh()
-        return decode(token, self._keys)
+            await self._refresh()
+            principal = decode(token, self._keys)
+        self._remember(token, principal)
+        return principal
+
+    def _remember(self, token: str, principal: Principal) -> None:
+        if self._cache_seconds <= 0:
+            return
+        verified = self._verified
+        if len(verified) >= self._cache_size:
+            del verified[next(iter(verified))]  # the oldest entry
+        verified[token] = (principal, min(float(principal.expires_at), time.time() + self._cache_seconds))

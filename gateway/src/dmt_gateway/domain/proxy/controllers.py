@@ -14,7 +14,7 @@ from litestar.types import ASGIApp
 from dmt_gateway.domain.proxy.rules import is_public, upstream_for
 from dmt_gateway.domain.proxy.services import buffered_back, open_upstream, stream_back
 from dmt_gateway.domain.records.rules import labelled_view
-from dmt_gateway.domain.records.services import RecordLabeller
+from dmt_gateway.domain.records.services import RecordLabeller, decode_answer
 from dmt_gateway.upstreams import Upstreams
 from dmt_shared.contracts import JWKS_PATH
 from dmt_shared.http import UpstreamUnavailable, forwarded_headers
@@ -74,7 +74,7 @@ async def proxy(request: Request[Any, Any, Any], rest: str) -> ASGIApp:
     finally:
         await response.aclose()
     try:
-        body = msgspec.json.decode(content)
+        body = decode_answer(content, view)
     except msgspec.DecodeError:
         log.warning("the %s service answered %s with JSON that does not parse; passed on as is", service, path)
         return buffered_back(response, content)

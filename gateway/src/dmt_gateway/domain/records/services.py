@@ -14,6 +14,7 @@ Labels are kept between reads and checked against each service's content version
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
@@ -60,7 +61,58 @@ def records_of(body: Any, view: View) -> list[dict[str, Any]]:
     return [body]
 
 
+#: A record's fields as they came, each value still its JSON text (see :func:`decode_answer`).
+_RECORD = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_RECORDS = msgspec.json.Decoder(list[dict[str, msgspec.Raw]])
+_ANY = msgspec.json.Decoder()
+
+
+def decode_answer(content: bytes, view: View) -> Any:
+    """A records answer read for labelling: objects down to each record's fields, every value of a
+    record kept as its JSON text (:class:`msgspec.Raw`), written out again as it came.
+
+    Only the id fields are ever read, so nothing else of a record (texts, signatures, notes)
+    becomes Python objects on its way through. An answer of another shape is decoded whole.
+    Raises :class:`msgspec.DecodeError` when ``content`` is not JSON.
+    """
+    try:
+        if view is View.ONE:
+            record = _RECORD.decode(content)
+            _read_ids(record)
+            return record
+        body: dict[str, Any] = _RECORD.decode(content)
+        items = body.get("items")
+        if items is not None:
+            records = body["items"] = _RECORDS.decode(items)
+            for record in records:
+                _read_ids(record)
+        return body
+    except msgspec.ValidationError:
+        return _ANY.decode(content)
+
+
+#: The fields of a record that point to a catalog entry or a user.
+_ID_FIELDS = tuple(LABEL_OF)
+
+
+def _read_ids(record: dict[str, Any]) -> None:
+    """The id fields of ``record`` as numbers (or None) rather than JSON text; they are written
+    out again the same."""
+    for key in _ID_FIELDS:
+        value = record.get(key)
+        if type(value) is msgspec.Raw:
+            text = bytes(value)
+            if text.isdigit():
+                record[key] = int(text)
+            elif text == b"null":
+                record[key] = None
+            else:
+                record[key] = _ANY.decode(text)
+
+
 def _an_id(value: Any) -> int | None:
+    if type(value) is int:
+        return value
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
@@ -78,12 +130,66 @@ def references(records: Iterable[Mapping[str, Any]]) -> tuple[set[CatalogKey], s
     return catalogs, users
 
 
+#: The fields labels go into; a service's answer rarely has one of them.
+_LABEL_NAMES = frozenset(LABEL_OF.values())
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(keys: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[int, str | None], ...]] | None:
+    """How a record with the fields ``keys`` (in this order) gets its labels: the fields of the
+    answer, and, last first, the place of each id field with its catalog (None: a user).
+    None when the record already has a field named like a label (see :func:`with_labels`)."""
+    if not _LABEL_NAMES.isdisjoint(keys):
+        return None
+    fields: list[str] = []
+    slots: list[tuple[int, str | None]] = []
+    for index, key in enumerate(keys):
+        fields.append(key)
+        label_name = LABEL_OF.get(key)
+        if label_name is not None:
+            fields.append(label_name)
+            slots.append((index, CATALOG_FIELDS.get(key)))
+    return tuple(fields), tuple(reversed(slots))
+
+
+def _label(
+    kind: str | None,
+    value: Any,
+    catalogs: Mapping[CatalogKey, CatalogLabel] | None,
+    users: Mapping[int, UserLabel] | None,
+) -> CatalogLabel | UserLabel | None:
+    ident = value if type(value) is int else _an_id(value)
+    if ident is None:
+        return None
+    if kind is not None:
+        return catalogs.get((kind, ident)) if catalogs is not None else None
+    return users.get(ident) if users is not None else None
+
+
+def _nothing(_: Any) -> None:
+    return None
+
+
 def with_labels(
     record: Mapping[str, Any],
     catalogs: Mapping[CatalogKey, CatalogLabel] | None,
     users: Mapping[int, UserLabel] | None,
 ) -> dict[str, Any]:
     """``record`` with a label after each id field; null where the id is null, unknown or unresolved."""
+    plan = _plan(tuple(record))
+    if plan is not None:
+        # Every record of a page has the same fields: their order is worked out once.
+        fields, slots = plan
+        values = list(record.values())
+        catalog_get = catalogs.get if catalogs is not None else _nothing
+        user_get = users.get if users is not None else _nothing
+        for index, kind in slots:
+            ident = values[index]
+            if type(ident) is not int:
+                ident = _an_id(ident)
+            label = None if ident is None else catalog_get((kind, ident)) if kind else user_get(ident)
+            values.insert(index + 1, label)
+        return dict(zip(fields, values, strict=True))
     # A label computed here wins over a same-named field of the service's answer.
     replaced = {LABEL_OF[key] for key in record if key in LABEL_OF}
     out: dict[str, Any] = {}
@@ -92,16 +198,8 @@ def with_labels(
             continue
         out[key] = value
         label_name = LABEL_OF.get(key)
-        if label_name is None:
-            continue
-        ident = _an_id(value)
-        label: CatalogLabel | UserLabel | None = None
-        if ident is not None:
-            if key in CATALOG_FIELDS:
-                label = catalogs.get((CATALOG_FIELDS[key], ident)) if catalogs is not None else None
-            else:
-                label = users.get(ident) if users is not None else None
-        out[label_name] = label
+        if label_name is not None:
+            out[label_name] = _label(CATALOG_FIELDS.get(key), value, catalogs, users)
     return out
 
 
@@ -163,6 +261,9 @@ class RecordLabeller:
         #: Every name of each entry, so one copy serves readers of every language.
         self.catalogs: LabelCache[CatalogKey, CatalogEntrySummary] = LabelCache("catalog", "masterdata", **kept)
         self.users: LabelCache[int, UserLabel] = LabelCache("user", "auth", **kept)
+        #: Catalog labels by entry and language, with the entry they were made of.
+        self._labels: dict[tuple[CatalogKey, str], tuple[CatalogEntrySummary, CatalogLabel]] = {}
+        self._max_labels = 3 * cache_max_entries
 
     async def _call(self, service: str, method: str, path: str, headers: dict[str, str], **kwargs: Any) -> Any:
         try:
@@ -254,11 +355,18 @@ class RecordLabeller:
             self._version_check("masterdata", CATALOG_VERSION_PATH, headers),
             lambda missing: self._fetch_catalogs(missing, headers),
         )
-        labels = {
-            key: CatalogLabel(id=entry.id, item_number=entry.item_number, item_name=entry.name_in(language))
-            for key, entry in resolved.values.items()
-        }
-        return labels, resolved.complete
+        return {key: self._named(key, entry, language) for key, entry in resolved.values.items()}, resolved.complete
+
+    def _named(self, key: CatalogKey, entry: CatalogEntrySummary, language: str) -> CatalogLabel:
+        """The label of ``entry`` in ``language``, made once for each entry as kept."""
+        named = self._labels.get((key, language))
+        if named is not None and named[0] is entry:
+            return named[1]
+        label = CatalogLabel(id=entry.id, item_number=entry.item_number, item_name=entry.name_in(language))
+        if len(self._labels) >= self._max_labels:
+            self._labels.clear()  # entries dropped from the cache are not held here for long
+        self._labels[(key, language)] = (entry, label)
+        return label
 
     async def _user_labels(self, ids: set[int], headers: dict[str, str]) -> tuple[dict[int, UserLabel], bool]:
         resolved = await self.users.resolve(
