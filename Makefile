@@ -10,7 +10,7 @@ COMPONENTS := shared services/auth services/masterdata services/records gateway 
 PYPROJECTS := $(addsuffix /pyproject.toml,$(COMPONENTS))
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate db-copy import-predecessor test test-fast test-e2e lint format typecheck compose-config clean
+.PHONY: help install run migrate db-copy import-predecessor test test-fast test-e2e bench bench-smoke lint format typecheck compose-config clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,12 @@ test-fast: $(STAMP) ## Run the suite without the end-to-end tests that start rea
 
 test-e2e: $(STAMP) ## Run only the end-to-end tests (real processes on free ports)
 	$(BIN)/pytest -m e2e
+
+bench: $(STAMP) ## Load records and measure the system with wrk; report in bench/results/ (BENCH_ARGS="--records 1000000 --database postgres")
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+bench-smoke: $(STAMP) ## A short benchmark (200 records, 2 s per scenario) that fails on any error
+	$(PY) bench/run.py --smoke $(BENCH_ARGS)
 
 lint: $(STAMP) ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .
