@@ -82,6 +82,14 @@ class ContentVersion(msgspec.Struct):
     def etag(self) -> str:
         return f'"{self.version}"'
 
+    def answer(self, if_none_match: str | None) -> tuple[ContentVersion | None, int, dict[str, str]]:
+        """What ``GET .../version`` answers: (body, status, headers); 304 without a body when
+        ``If-None-Match`` names this version."""
+        headers = {"ETag": self.etag}
+        if self.matches(if_none_match):
+            return None, 304, headers
+        return self, 200, headers
+
     def matches(self, if_none_match: str | None) -> bool:
         """Whether an ``If-None-Match`` header names this version (``*`` names any)."""
         if not if_none_match:

@@ -121,11 +121,9 @@ class UserController(Controller):
         ),
         responses={304: ResponseSpec(None, description="The version named in If-None-Match is the current one")},
     )
-    async def version(self, request: Request[Any, Any, Any], users: UserService) -> Response[ContentVersion]:
-        version = await users.version()
-        if version.matches(request.headers.get("if-none-match")):
-            return Response(None, status_code=304, headers={"ETag": version.etag})
-        return Response(version, headers={"ETag": version.etag})
+    async def version(self, request: Request[Any, Any, Any], users: UserService) -> Response[ContentVersion | None]:
+        body, status, headers = (await users.version()).answer(request.headers.get("if-none-match"))
+        return Response(body, status_code=status, headers=headers)
 
     @get("/{user_id:int}", summary="One user; the email only for an Admin or the user themselves")
     async def get_user(

@@ -95,11 +95,11 @@ class CatalogController(Controller):
         ),
         responses={304: ResponseSpec(None, description="The version named in If-None-Match is the current one")},
     )
-    async def version(self, request: Request[Any, Any, Any], catalogs: CatalogEntryService) -> Response[ContentVersion]:
-        version = await catalogs.version()
-        if version.matches(request.headers.get("if-none-match")):
-            return Response(None, status_code=304, headers={"ETag": version.etag})
-        return Response(version, headers={"ETag": version.etag})
+    async def version(
+        self, request: Request[Any, Any, Any], catalogs: CatalogEntryService
+    ) -> Response[ContentVersion | None]:
+        body, status, headers = (await catalogs.version()).answer(request.headers.get("if-none-match"))
+        return Response(body, status_code=status, headers=headers)
 
     @get(
         "/{kind:str}",
