@@ -114,7 +114,10 @@ def engine_options(url: str, *, echo: bool = False, pool_size: int = 10) -> dict
             # Each connection to an in-memory database is a database of its own: no pool.
             options["poolclass"] = NullPool
         else:
-            options.update(pool_size=5, max_overflow=10, pool_timeout=30)
+            # As for a server: each SQLite connection is a thread and an open file that reads the
+            # schema again, so a pool smaller than the requests in flight opens and closes them
+            # all the time under load.
+            options.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=30)
         options["connect_args"] = {"timeout": 15}
         return options
     options.update(
@@ -132,8 +135,8 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     """An async engine with the settings that suit the URL's dialect.
 
     - SQLite (aiosqlite): the folder is created, WAL journal, foreign keys on and a busy
-      timeout on every connection; a small persistent pool (an in-memory database gets
-      no pool: each of its connections would be an empty database of its own; use a file).
+      timeout on every connection; a pool of ``pool_size`` like a server's (an in-memory
+      database gets no pool: each of its connections would be an empty database of its own).
     - PostgreSQL (asyncpg), MySQL/MariaDB (asyncmy), Oracle (oracledb, its asyncio mode): a
       pool of ``pool_size`` (as many again in overflow) with pre-ping and a recycle time
       below the usual server idle timeouts (MariaDB's ``wait_timeout`` is often lowered).
