@@ -16,6 +16,7 @@ import asyncio
 import collections
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -24,12 +25,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
+from sqlalchemy import Select, bindparam, func, insert, or_, select, update
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.elements import ColumnElement
 
 from dmt_records.db.models import Record, RecordSignature, RecordText, ReportCounter, utcnow
 from dmt_records.domain.records import history, rules
@@ -117,6 +119,46 @@ text_row: Callable[[Iterable[Any]], Any] = collections.namedtuple(  # type: igno
 SIGNATURE_COLUMNS: tuple[Any, ...] = tuple(
     getattr(RecordSignature, a.key) for a in sa_inspect(RecordSignature).column_attrs
 )
+
+# The reads a list page and a record make, built once. A statement built anew for each request
+# costs more to build, to find in SQLAlchemy's cache and to match its result columns to the
+# cached ones (some 45 columns) than the database takes to answer it.
+LIVE_RECORD = select(*RECORD_COLUMNS).where(Record.id == bindparam("id"), Record.deleted_at.is_(None))
+TEXTS_OF_RECORDS = (
+    select(*TEXT_COLUMNS)
+    .where(RecordText.record_id.in_(bindparam("ids", expanding=True)))
+    .order_by(RecordText.record_id, RecordText.field, RecordText.language)
+)
+SIGNATURES_OF_RECORDS = (
+    select(*SIGNATURE_COLUMNS)
+    .where(RecordSignature.record_id.in_(bindparam("ids", expanding=True)))
+    .order_by(RecordSignature.record_id, RecordSignature.signed_at, RecordSignature.id)
+)
+
+
+def status_only(filters: RecordFilters) -> bool:
+    """Whether a list is narrowed by status at most (the reader's time zone narrows nothing)."""
+    return dataclasses.replace(filters, statuses=()) == RecordFilters(tz=filters.tz)
+
+
+@functools.lru_cache(maxsize=32)
+def _window_statement(sort: str, order: str, by_status: bool) -> Select[Any]:
+    column = SORT_COLUMNS[sort]
+    ordering = (column.desc(), Record.id.desc()) if order == "desc" else (column.asc(), Record.id.asc())
+    statement = select(*RECORD_COLUMNS).where(Record.deleted_at.is_(None))
+    if by_status:
+        statement = statement.where(Record.status.in_(bindparam("statuses", expanding=True)))
+    return statement.order_by(*ordering).limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+def page_statement(
+    sort: str, order: str, *, by_status: bool, conditions: Sequence[ColumnElement[bool]] = ()
+) -> Select[Any]:
+    """A page of live records in ``sort``/``order``, taking ``limit`` and ``offset`` (and
+    ``statuses`` when ``by_status``) as parameters: the same statement object for every page of
+    the common lists. Other ``conditions`` (already holding their values) make a new one."""
+    statement = _window_statement(sort, order, by_status)
+    return statement.where(*conditions) if conditions else statement
 
 
 # ---------------------------------------------------------------- pure shaping
@@ -227,7 +269,7 @@ def count_index(filters: RecordFilters) -> str | None:
     """The index SQLite is to count a list's records in, when the list is filtered by status at
     most: the partial index of the records not deleted (migration 0003) holds just those, a few
     bytes each, where SQLite would otherwise read every row of the table to count them."""
-    if dataclasses.replace(filters, statuses=()) != RecordFilters(tz=filters.tz):
+    if not status_only(filters):
         return None
     return "ix_dmt_record_live_status" if filters.statuses else "ix_dmt_record_live_created"
 
@@ -374,36 +416,29 @@ class RecordService:
             raise not_found("record", record_id)
         return record
 
+    async def _rows(self, statement: Any, parameters: Mapping[str, Any] | None = None) -> Any:
+        """Plain rows of a read, through the session's connection: the columns are named, so the
+        ORM's result machinery (made for loading objects) has nothing to add but its cost."""
+        connection = await self.session.connection()
+        return await connection.execute(statement, parameters)
+
     async def _texts(self, record_ids: Sequence[int]) -> dict[int, dict[str, list[Any]]]:
         """The text rows of the records, by record and field (plain rows: nothing here changes them)."""
         if not record_ids:
             return {}
-        rows = await self.session.execute(
-            select(*TEXT_COLUMNS)
-            .where(RecordText.record_id.in_(record_ids))
-            .order_by(RecordText.record_id, RecordText.field, RecordText.language)
-        )
+        rows = await self._rows(TEXTS_OF_RECORDS, {"ids": list(record_ids)})
         return group_texts([text_row(row) for row in rows])
 
     async def _signatures(self, record_ids: Sequence[int]) -> dict[int, list[Any]]:
         if not record_ids:
             return {}
-        rows = await self.session.execute(
-            select(*SIGNATURE_COLUMNS)
-            .where(RecordSignature.record_id.in_(record_ids))
-            .order_by(RecordSignature.record_id, RecordSignature.signed_at, RecordSignature.id)
-        )
         grouped: dict[int, list[Any]] = {}
-        for row in rows:
+        for row in await self._rows(SIGNATURES_OF_RECORDS, {"ids": list(record_ids)}):
             grouped.setdefault(row.record_id, []).append(row)
         return grouped
 
     async def read(self, record_id: int, reader: Language | None) -> RecordRead:
-        record = (
-            await self.session.execute(
-                select(*RECORD_COLUMNS).where(Record.id == record_id, Record.deleted_at.is_(None))
-            )
-        ).first()
+        record = (await self._rows(LIVE_RECORD, {"id": record_id})).first()
         if record is None:
             raise not_found("record", record_id)
         record = record_row(record)
@@ -427,18 +462,16 @@ class RecordService:
         if index is not None:
             counting = counting.with_hint(Record, f"INDEXED BY {index}", "sqlite")
         total = await self.session.scalar(counting) or 0
-        column = SORT_COLUMNS[sort]
-        ordering = (column.desc(), Record.id.desc()) if order == "desc" else (column.asc(), Record.id.asc())
-        records = [
-            record_row(row)
-            for row in await self.session.execute(
-                select(*RECORD_COLUMNS)
-                .where(*conditions)
-                .order_by(*ordering)
-                .limit(page_size)
-                .offset(offset(page, page_size))
+        window = {"limit": page_size, "offset": offset(page, page_size)}
+        if status_only(filters):
+            statement = page_statement(sort, order, by_status=bool(filters.statuses))
+            rows = await self._rows(
+                statement, {**window, "statuses": list(filters.statuses)} if filters.statuses else window
             )
-        ]
+        else:
+            statement = page_statement(sort, order, by_status=False, conditions=tuple(conditions[1:]))
+            rows = await self._rows(statement, window)
+        records = [record_row(row) for row in rows]
         ids = [r.id for r in records]
         texts = await self._texts(ids)
         signatures = await self._signatures(ids)
