@@ -37,12 +37,12 @@ def test_a_server_database_gets_a_sized_pool_checked_before_use_and_recycled(url
     assert "poolclass" not in options
 
 
-def test_sqlite_in_memory_gets_no_pool_and_a_file_a_small_one(tmp_path) -> None:
+def test_sqlite_in_memory_gets_no_pool_and_a_file_the_configured_one(tmp_path) -> None:
     assert "poolclass" in engine_options("sqlite+aiosqlite://")
     assert "poolclass" in engine_options("sqlite+aiosqlite:///:memory:")
-    on_file = engine_options(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    on_file = engine_options(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", pool_size=16)
     assert "poolclass" not in on_file
-    assert on_file["pool_size"] == 5
+    assert (on_file["pool_size"], on_file["max_overflow"]) == (16, 16)
 
 
 def test_working_out_the_options_imports_no_driver() -> None:

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from dmt_shared.app import create_component_app
-from dmt_shared.db import ServiceDatabase, dialect_of
+from dmt_shared.db import ServiceDatabase
 from dmt_shared.metrics import POOLS
 from dmt_shared.testing import TokenFactory
 
@@ -76,8 +76,8 @@ async def test_the_pool_shows_in_metrics_and_follows_connections_in_use(
 ) -> None:
     component = _component()
     database = _database(database_url, component)
-    # A file SQLite database gets a fixed pool of 5; the servers get the pool size asked for.
-    size = 5 if dialect_of(database_url) == "sqlite" else 3
+    # Every database, a SQLite file too, gets the pool size asked for.
+    size = 3
     async with AsyncTestClient(_app(component, database, tokens)) as client:
         assert (await client.get("/health/ready")).status_code == 200
         after_ping = _pool_states((await client.get("/metrics")).text, component)
@@ -100,10 +100,10 @@ async def test_connections_beyond_the_pool_size_count_as_overflow(tmp_path: Path
     component = _component()
     database = _database(f"sqlite+aiosqlite:///{tmp_path / 'pool.db'}", component)
     async with AsyncTestClient(_app(component, database, tokens)) as client:
-        assert (await client.post("/hold/6")).status_code == 204
+        assert (await client.post("/hold/4")).status_code == 204
         states = _pool_states((await client.get("/metrics")).text, component)
         assert (await client.post("/release")).status_code == 204
-    assert states == {"size": 5, "checked_out": 6, "overflow": 1, "idle": 0}
+    assert states == {"size": 3, "checked_out": 4, "overflow": 1, "idle": 0}
 
 
 async def test_an_unpooled_database_and_a_forgotten_engine_do_not_break_the_scrape(tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ async def test_an_unpooled_database_and_a_forgotten_engine_do_not_break_the_scra
     # An engine dropped without being disposed (an app built but never started) goes by itself.
     forgotten = _component()
     database = _database(f"sqlite+aiosqlite:///{tmp_path / 'forgotten.db'}", forgotten)
-    assert _pool_states(_scrape(), forgotten)["size"] == 5
+    assert _pool_states(_scrape(), forgotten)["size"] == 3
     del database
     gc.collect()
     assert _pool_states(_scrape(), forgotten) == {}
@@ -128,10 +128,10 @@ async def test_two_databases_of_one_component_are_added_up(tmp_path: Path) -> No
     one = _database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}", component)
     two = _database(f"sqlite+aiosqlite:///{tmp_path / 'two.db'}", component)
     try:
-        assert _pool_states(_scrape(), component)["size"] == 10
+        assert _pool_states(_scrape(), component)["size"] == 6
     finally:
         await one.dispose()
-    assert _pool_states(_scrape(), component)["size"] == 5
+    assert _pool_states(_scrape(), component)["size"] == 3
     await two.dispose()
     assert _pool_states(_scrape(), component) == {}
 
