@@ -135,7 +135,8 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     """An async engine with the settings that suit the URL's dialect.
 
     - SQLite (aiosqlite): the folder is created, WAL journal, foreign keys on and a busy
-      timeout on every connection; a pool of ``pool_size`` like a server's (an in-memory
+      timeout on every connection, each statement in one trip to the connection's thread
+      (:mod:`dmt_shared.sqlite`); a pool of ``pool_size`` like a server's (an in-memory
       database gets no pool: each of its connections would be an empty database of its own).
     - PostgreSQL (asyncpg), MySQL/MariaDB (asyncmy), Oracle (oracledb, its asyncio mode): a
       pool of ``pool_size`` (as many again in overflow) with pre-ping and a recycle time
@@ -149,8 +150,11 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         path = _sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+        from dmt_shared.sqlite import use_one_trip_cursors  # imports aiosqlite: SQLite only
+
         engine = create_async_engine(sa_url, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        use_one_trip_cursors(engine)
         return engine
     return create_async_engine(sa_url, **options)
 

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dmt_records.config import Settings, get_settings
 from dmt_records.db import MIGRATIONS, VERSION_TABLE
-from dmt_records.db.sqlite import use_one_trip_cursors
 from dmt_records.domain.analytics.controllers import AnalyticsController
 from dmt_records.domain.export.controllers import ExportController
 from dmt_records.domain.records.controllers import RecordController
@@ -74,8 +73,6 @@ def create_app(
         component="records",
     )
     sqlite = dialect_of(settings.database_url) == "sqlite"
-    if sqlite:
-        use_one_trip_cursors(database.engine)
     # The clients exist before the first request, so the verifier can fetch the keys on first use.
     auth = _client("auth", settings.auth_url, settings, transports)
     masterdata = _client("masterdata", settings.masterdata_url, settings, transports)

@@ -8,7 +8,8 @@ here does the four at once: one trip per statement, one per commit or rollback.
 
 Results are fetched in chunks of :data:`CHUNK` rows, so a result that is streamed (an export)
 still holds no more than a chunk in memory; a smaller result is read whole in the first trip.
-The engine is told to connect this way by :func:`use_one_trip_cursors`.
+Every SQLite engine of :func:`dmt_shared.db.create_engine` connects this way
+(:func:`use_one_trip_cursors`), for every service.
 """
 
 from __future__ import annotations

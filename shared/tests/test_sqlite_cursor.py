@@ -1,4 +1,4 @@
-"""SQLite statements in one trip each (``dmt_records.db.sqlite``): the same answers as aiosqlite's own cursor."""
+"""SQLite statements in one trip each (``dmt_shared.sqlite``): the same answers as aiosqlite's own cursor."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from dmt_records.db.sqlite import CHUNK, OneTripConnection, use_one_trip_cursors
 from dmt_shared.db import create_engine
+from dmt_shared.sqlite import CHUNK, OneTripConnection
 
 metadata = MetaData()
 things = Table("thing", metadata, Column("id", Integer, primary_key=True), Column("name", String(20), unique=True))
@@ -18,7 +18,6 @@ MANY = 2 * CHUNK + 7  # more than two chunks, so a result is read in several tri
 
 async def test_results_inserts_updates_and_errors_read_as_with_aiosqlite(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'one-trip.db'}")
-    use_one_trip_cursors(engine)
     try:
         async with engine.begin() as conn:
             assert isinstance((await conn.get_raw_connection()).driver_connection, OneTripConnection)
