@@ -119,6 +119,20 @@ class Options:
     export_rows: int
 
 
+def server_stack() -> str:
+    """The HTTP server's versions and what it runs on: uvicorn takes httptools and uvloop when
+    they are installed, and either changes every number here."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = []
+    for name in ("uvicorn", "httptools", "uvloop", "litestar", "sqlalchemy"):
+        try:
+            parts.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            parts.append(f"no {name}")
+    return ", ".join(parts)
+
+
 def parse_options(argv: Sequence[str] | None) -> Options:
     env = os.environ
     parser = argparse.ArgumentParser(
@@ -798,7 +812,7 @@ def markdown(report: Mapping[str, Any]) -> str:
         f"| Date | {report['date']} |",
         f"| Machine | {report['machine']['cores']} cores, {report['machine']['cpu']}, {report['machine']['memory']} |",
         f"| Load average before the run | {report['machine']['load_average']} |",
-        f"| Python | {report['machine']['python']} |",
+        f"| Python | {report['machine']['python']}; {report['machine']['server']} |",
         f"| Code | {report['code']} |",
         f"| Database | {report['database_detail']} |",
         f"| Records | {report['records']:,} loaded in {loaded['seconds']:.1f} s "
@@ -933,6 +947,7 @@ def bench(options: Options) -> int:
                     "load_average": load_average,
                     "python": platform.python_version(),
                     "platform": platform.platform(),
+                    "server": server_stack(),
                 },
                 "code": code_version(),
                 "database": options.database,
