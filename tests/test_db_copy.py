@@ -29,6 +29,7 @@ from dmt_auth.db.models import RefreshToken, UserAccount
 from dmt_masterdata.cli import SERVICE as MASTERDATA
 from dmt_masterdata.db.models import CatalogEntry
 from dmt_records.cli import SERVICE as RECORDS
+from dmt_records.db.counts import record_status_count
 from dmt_records.db.models import Record, RecordHistory, RecordSignature, RecordText, ReportCounter
 from dmt_shared import cli, dbcopy
 from dmt_shared.cli import ServiceDefinition
@@ -241,6 +242,22 @@ async def counts(url: str, service: ServiceDefinition) -> dict[str, int]:
         await engine.dispose()
 
 
+async def live_per_status(url: str) -> dict[str, int]:
+    """The records not deleted per status that the target's triggers counted, after checking
+    them against a real count (copy-db copies no counts: the migration and triggers make them)."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            kept = dict((await conn.execute(sa.select(record_status_count.c.status, record_status_count.c.live))).all())
+            live = sa.select(Record.status, sa.func.count()).where(Record.deleted_at.is_(None)).group_by(Record.status)
+            real = dict((await conn.execute(live)).all())
+    finally:
+        await engine.dispose()
+    assert kept == {status: real.get(status, 0) for status in kept}
+    assert real.keys() <= kept.keys()
+    return {status: live for status, live in kept.items() if live}
+
+
 def quiet() -> Progress:
     return Progress(io.StringIO(), live=False)
 
@@ -272,6 +289,8 @@ async def test_a_copy_has_the_same_rows_and_new_rows_get_fresh_ids(
     new_ids = await add_one(target, name)
     assert new_ids.keys() == largest.keys()
     assert all(new_ids[table] > largest[table] for table in largest), (new_ids, largest)  # no collision
+    if name == "records":
+        assert await live_per_status(target) == {"open": 3, "closed": 1}
 
 
 async def test_texts_decimals_dates_and_moments_arrive_as_they_were(make_database: MakeDatabase) -> None:
@@ -349,6 +368,7 @@ async def test_a_target_with_rows_is_refused_unless_replace(make_database: MakeD
     report = await copy_database(RECORDS, source, target, replace=True, progress=quiet())
     assert report.ok
     assert await counts(target, RECORDS) == await counts(source, RECORDS)
+    assert await live_per_status(target) == await live_per_status(source) == {"open": 2, "closed": 1}
     assert any("emptied the target first" in note for note in report.notes)
 
 
@@ -521,6 +541,7 @@ async def test_many_records_go_from_sqlite_to_postgresql_with_a_progress_bar(mak
         "record_history": 0,
         "record_signature": 0,
     }
+    assert await live_per_status(target) == {"open": MANY - MANY // 3, "closed": MANY // 3}
 
 
 def test_a_mismatch_exits_non_zero_after_printing_the_table(

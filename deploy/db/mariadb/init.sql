@@ -36,5 +36,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES
 CREATE DATABASE IF NOT EXISTS dmt_records CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS 'dmt_records'@'%' IDENTIFIED BY 'CHANGE_ME_RECORDS_PASSWORD';
 ALTER USER 'dmt_records'@'%' IDENTIFIED BY 'CHANGE_ME_RECORDS_PASSWORD';
-GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES
+-- TRIGGER: the database keeps the count of records per status itself (migration 0004). With
+-- binary logging on, the server also needs log_bin_trust_function_creators=1 for a user
+-- without SUPER to create triggers (README.md).
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES, TRIGGER
     ON `dmt\_records`.* TO 'dmt_records'@'%';

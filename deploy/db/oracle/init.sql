@@ -43,7 +43,8 @@ DECLARE
             EXECUTE IMMEDIATE 'ALTER USER ' || user_name || ' IDENTIFIED BY "' || password || '"'
                 || ' DEFAULT TABLESPACE &dmt_tablespace QUOTA UNLIMITED ON &dmt_tablespace';
         END IF;
-        EXECUTE IMMEDIATE 'GRANT CREATE SESSION, CREATE TABLE, CREATE SEQUENCE TO ' || user_name;
+        -- CREATE TRIGGER: the records service's database keeps its counts per status (migration 0004).
+        EXECUTE IMMEDIATE 'GRANT CREATE SESSION, CREATE TABLE, CREATE SEQUENCE, CREATE TRIGGER TO ' || user_name;
         EXECUTE IMMEDIATE 'GRANT EXECUTE ON SYS.DBMS_LOCK TO ' || user_name;
     END;
 BEGIN

@@ -35,6 +35,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dmt_records.db.models import Record, RecordSignature, RecordText, ReportCounter, utcnow
 from dmt_records.domain.records import history, rules
+from dmt_records.domain.records.counts import live_count
 from dmt_records.domain.records.filters import RecordFilters, record_conditions
 from dmt_records.domain.records.history import Actor, record_lines
 from dmt_records.domain.records.languages import LANGUAGES, Language
@@ -457,11 +458,15 @@ class RecordService:
         reader: Language | None,
     ) -> Page[RecordRead]:
         conditions = record_conditions(filters)  # deleted records never match
-        counting = select(func.count()).select_from(Record).where(*conditions)
-        index = count_index(filters)
-        if index is not None:
-            counting = counting.with_hint(Record, f"INDEXED BY {index}", "sqlite")
-        total = await self.session.scalar(counting) or 0
+        # Narrowed by status at most: the counts the database keeps (migration 0004), whatever
+        # the number of records; else a count of the matching ones.
+        total = await live_count(self.session, filters)
+        if total is None:
+            counting = select(func.count()).select_from(Record).where(*conditions)
+            index = count_index(filters)
+            if index is not None:
+                counting = counting.with_hint(Record, f"INDEXED BY {index}", "sqlite")
+            total = await self.session.scalar(counting) or 0
         window = {"limit": page_size, "offset": offset(page, page_size)}
         if status_only(filters):
             statement = page_statement(sort, order, by_status=bool(filters.statuses))
