@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from dmt_shared import sqlite
 from dmt_shared.db import create_engine
 from dmt_shared.sqlite import CHUNK, OneTripConnection
 
@@ -53,3 +58,50 @@ async def test_results_inserts_updates_and_errors_read_as_with_aiosqlite(tmp_pat
             assert (await conn.execute(text("SELECT 1"))).scalar() == 1
     finally:
         await engine.dispose()
+
+
+async def test_reads_take_turns_a_few_at_a_time_and_writes_never_wait_for_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite, "READERS", 2)
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}", pool_size=8)
+    running = 0
+    most = 0
+    guard = threading.Lock()
+
+    def slow(value: int) -> int:
+        """A read that takes 0.1 s on its connection's thread, counting how many run at once."""
+        nonlocal running, most
+        with guard:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.1)
+        with guard:
+            running -= 1
+        return value
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _add_slow(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function("slow", 1, slow)
+
+    async def read(n: int) -> int:
+        async with engine.connect() as conn:
+            return int((await conn.execute(text("SELECT slow(:n)"), {"n": n})).scalar_one())
+
+    async def write() -> float:
+        started = time.monotonic()
+        async with engine.begin() as conn:
+            await conn.execute(insert(things).values(name="written"))
+        return time.monotonic() - started
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        reads = [asyncio.create_task(read(n)) for n in range(6)]
+        await asyncio.sleep(0.03)  # the first two reads are on their threads
+        write_took = await write()
+        assert sorted(await asyncio.gather(*reads)) == list(range(6))
+    finally:
+        await engine.dispose()
+    assert most == 2  # six reads, never more than two at once: about 0.3 s in all
+    assert write_took < 0.09  # the write went by the reads waiting for their turn
