@@ -409,6 +409,24 @@ async def test_a_slow_replica_costs_a_get_one_read_timeout_and_a_post_its_answer
         await client.aclose()
 
 
+async def test_a_get_that_times_out_on_the_only_address_is_not_sent_again(
+    replicas: Callable[..., Awaitable[Replica]], component: str
+) -> None:
+    async def slow(method: str, path: str, body: bytes) -> Answer:
+        await asyncio.sleep(1.0)
+        return 200, {}, b"late"
+
+    replica = await replicas(slow)
+    client = ServiceClient("records", replica.url, component=component, read_timeout=0.2, retry_backoff_max=0.05)
+    try:
+        with pytest.raises(UpstreamUnavailable, match="in time"):
+            await client.request("GET", "/things")
+        await asyncio.sleep(0.3)
+        assert replica.count() == 1  # the slow query runs once, not once per try
+    finally:
+        await client.aclose()
+
+
 async def test_the_whole_call_has_a_deadline_for_the_answer_to_begin(
     replicas: Callable[..., Awaitable[Replica]], component: str
 ) -> None:

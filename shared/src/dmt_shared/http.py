@@ -806,9 +806,12 @@ class ServiceClient:
             breaker.release()
             raise _Failure("too many calls to it are under way", retryable=True) from exc
         except httpx.TimeoutException as exc:
+            # The call reached the service, which is still working on it: asking the same
+            # address again only doubles a slow query (a chart over a million records); another
+            # replica may answer in time.
             self._count(address, "timeout")
             failed()
-            raise _Failure("it did not answer in time", retryable=safe) from exc
+            raise _Failure("it did not answer in time", retryable=safe and len(self._addresses) > 1) from exc
         except httpx.TransportError as exc:
             self._count(address, "read_error")
             failed()
