@@ -146,3 +146,32 @@ async def test_metrics_parse_as_prometheus_text_and_move_with_traffic(tokens: To
         assert _samples(after, "dmt_http_request_duration_seconds_count", **template) == counted + 4
         # one series per route, never one per id
         assert "/things/5" not in after
+
+
+async def test_no_free_database_connection_is_a_503_to_retry_not_a_500(tokens: TokenFactory, tmp_path) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(
+        f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}", pool_size=1, max_overflow=0, pool_timeout=0.1
+    )
+
+    @get("/busy")
+    async def busy() -> dict[str, int]:
+        async with engine.connect() as first:
+            await first.execute(text("SELECT 1"))
+            async with engine.connect() as second:  # the pool's only connection is taken
+                await second.execute(text("SELECT 1"))
+        return {"never": 1}
+
+    app = create_component_app(
+        service="test", title="t", version="0", route_handlers=[busy], verifier=tokens.verifier(), ready_checks={}
+    )
+    try:
+        async with AsyncTestClient(app) as client:
+            response = await client.get("/busy", headers=tokens.headers())
+    finally:
+        await engine.dispose()
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+    assert "database connection" in response.json()["detail"]

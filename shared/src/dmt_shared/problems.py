@@ -174,6 +174,16 @@ def _not_found_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
     return problem_response(404, str(exc) or "not found", instance=request.url.path)
 
 
+def _pool_timeout_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.warning("no database connection free in time on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        503,
+        "every database connection of this service is in use; try again shortly",
+        instance=request.url.path,
+        headers={"Retry-After": "2"},
+    )
+
+
 def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
@@ -185,6 +195,7 @@ def exception_handlers() -> dict[Any, Any]:
     """The handlers every component registers."""
     from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
     from sqlalchemy.exc import IntegrityError as SAIntegrityError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     return {
         HTTPException: _http_exception_handler,
@@ -192,5 +203,7 @@ def exception_handlers() -> dict[Any, Any]:
         IntegrityError: _duplicate_handler,
         SAIntegrityError: _duplicate_handler,
         NotFoundError: _not_found_handler,
+        # The pool had no connection free within its timeout: busy, not broken.
+        PoolTimeout: _pool_timeout_handler,
         Exception: _internal_handler,
     }
