@@ -64,6 +64,7 @@ async def test_reads_take_turns_a_few_at_a_time_and_writes_never_wait_for_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite, "READERS", 2)
+    monkeypatch.setattr(sqlite, "TURN_WAIT", 5.0)
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}", pool_size=8)
     running = 0
     most = 0
@@ -105,3 +106,28 @@ async def test_reads_take_turns_a_few_at_a_time_and_writes_never_wait_for_them(
         await engine.dispose()
     assert most == 2  # six reads, never more than two at once: about 0.3 s in all
     assert write_took < 0.09  # the write went by the reads waiting for their turn
+
+
+async def test_a_long_read_holds_up_the_others_only_briefly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite, "READERS", 1)
+    monkeypatch.setattr(sqlite, "TURN_WAIT", 0.05)
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'long.db'}", pool_size=4)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _add_pause(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function("pause", 1, lambda seconds: time.sleep(seconds) or 1)
+
+    async def read(seconds: float) -> float:
+        started = time.monotonic()
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT pause(:s)"), {"s": seconds})
+        return time.monotonic() - started
+
+    try:
+        long_read = asyncio.create_task(read(1.0))  # a chart over a million records
+        await asyncio.sleep(0.05)
+        short = await read(0.0)
+        await long_read
+    finally:
+        await engine.dispose()
+    assert short < 0.5  # not the second the long read holds its turn

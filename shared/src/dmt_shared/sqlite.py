@@ -36,18 +36,37 @@ READERS = int(os.environ.get("DMT_SQLITE_READERS", "2"))
 _readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
-def _reading() -> contextlib.AbstractAsyncContextManager[Any]:
+#: Seconds a read waits for its turn before it goes anyway: a long read (a chart over a million
+#: records) holds its turn for its whole time, and must not hold up the short ones behind it.
+TURN_WAIT = 0.02
+
+
+@contextlib.asynccontextmanager
+async def _reading() -> AsyncIterator[None]:
     """A turn to read: every pooled connection has a thread of its own, and 16 of them reading at
     once fight the event loop's thread for the interpreter (the CPU per list page nearly doubled
-    from 1 request in flight to 8). Reads take turns, a few at a time; writes never wait here,
-    since one may be waiting in SQLite's busy handler for another to commit."""
+    from 1 request in flight to 8). Reads take turns, a few at a time, waiting at most
+    :data:`TURN_WAIT` for one; writes never wait here, since one may be waiting in SQLite's busy
+    handler for another to commit."""
     if READERS <= 0:
-        return contextlib.nullcontext()
+        yield
+        return
     loop = asyncio.get_running_loop()
     turns = _readers.get(loop)
     if turns is None:
         turns = _readers[loop] = asyncio.Semaphore(READERS)
-    return turns
+    if turns.locked():
+        try:
+            await asyncio.wait_for(turns.acquire(), TURN_WAIT)
+        except TimeoutError:
+            yield  # no turn in time: read anyway
+            return
+    else:
+        await turns.acquire()  # free: taken at once
+    try:
+        yield
+    finally:
+        turns.release()
 
 
 def _is_read(operation: str) -> bool:
