@@ -38,7 +38,7 @@ _readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore
 
 #: Seconds a read waits for its turn before it goes anyway: a long read (a chart over a million
 #: records) holds its turn for its whole time, and must not hold up the short ones behind it.
-TURN_WAIT = 0.02
+TURN_WAIT = 0.2
 
 
 @contextlib.asynccontextmanager
@@ -57,7 +57,8 @@ async def _reading() -> AsyncIterator[None]:
         turns = _readers[loop] = asyncio.Semaphore(READERS)
     if turns.locked():
         try:
-            await asyncio.wait_for(turns.acquire(), TURN_WAIT)
+            async with asyncio.timeout(TURN_WAIT):
+                await turns.acquire()
         except TimeoutError:
             yield  # no turn in time: read anyway
             return
