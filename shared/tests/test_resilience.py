@@ -387,14 +387,16 @@ async def test_with_every_replica_down_calls_fail_fast_and_say_when_to_come_back
         await client.aclose()
 
 
+async def _late(method: str, path: str, body: bytes) -> Answer:
+    """A replica that answers after a second."""
+    await asyncio.sleep(1.0)
+    return 200, {}, b"late"
+
+
 async def test_a_slow_replica_costs_a_get_one_read_timeout_and_a_post_its_answer(
     replicas: Callable[..., Awaitable[Replica]], component: str
 ) -> None:
-    async def slow(method: str, path: str, body: bytes) -> Answer:
-        await asyncio.sleep(1.0)
-        return 200, {}, b"late"
-
-    sluggish = await replicas(slow)
+    sluggish = await replicas(_late)
     quick = await replicas()
     client = ServiceClient("records", [sluggish.url, quick.url], component=component, read_timeout=0.2)
     try:
@@ -412,11 +414,7 @@ async def test_a_slow_replica_costs_a_get_one_read_timeout_and_a_post_its_answer
 async def test_a_get_that_times_out_on_the_only_address_is_not_sent_again(
     replicas: Callable[..., Awaitable[Replica]], component: str
 ) -> None:
-    async def slow(method: str, path: str, body: bytes) -> Answer:
-        await asyncio.sleep(1.0)
-        return 200, {}, b"late"
-
-    replica = await replicas(slow)
+    replica = await replicas(_late)
     client = ServiceClient("records", replica.url, component=component, read_timeout=0.2, retry_backoff_max=0.05)
     try:
         with pytest.raises(UpstreamUnavailable, match="in time"):
@@ -430,11 +428,7 @@ async def test_a_get_that_times_out_on_the_only_address_is_not_sent_again(
 async def test_the_whole_call_has_a_deadline_for_the_answer_to_begin(
     replicas: Callable[..., Awaitable[Replica]], component: str
 ) -> None:
-    async def slow(method: str, path: str, body: bytes) -> Answer:
-        await asyncio.sleep(1.0)
-        return 200, {}, b"late"
-
-    replica = await replicas(slow)
+    replica = await replicas(_late)
     client = ServiceClient("records", replica.url, component=component, read_timeout=5, total_timeout=0.3)
     try:
         started = time.monotonic()
