@@ -25,19 +25,11 @@ from dmt_gateway.domain.records.services import RecordLabeller
 from dmt_masterdata.asgi import create_app as create_masterdata_app
 from dmt_masterdata.config import Settings as MasterdataSettings
 from dmt_shared.contracts import CATALOG_LOOKUP_PATH, CATALOG_VERSION_PATH, USER_LOOKUP_PATH, USER_VERSION_PATH
-from dmt_shared.testing import TokenFactory
+from dmt_shared.testing import Clock, TokenFactory
 from dmt_shared.tokens import Role
 
 TTL = 30.0
 GRACE = 300.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Counting(httpx.AsyncBaseTransport):

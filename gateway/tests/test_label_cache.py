@@ -15,17 +15,10 @@ from prometheus_client import REGISTRY
 from dmt_gateway.config import Settings
 from dmt_gateway.domain.records.cache import RETRY_SECONDS, LabelCache, LookupFailed
 from dmt_shared.settings import SettingsError
+from dmt_shared.testing import Clock
 
 TTL = 30.0
 GRACE = 300.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Source:

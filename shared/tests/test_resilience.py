@@ -21,6 +21,7 @@ import uvicorn
 from prometheus_client import REGISTRY
 
 from dmt_shared.http import BreakerState, CircuitBreaker, ServiceClient, UpstreamUnavailable
+from dmt_shared.testing import Clock
 
 Answer = tuple[int, dict[str, str], bytes]
 Handler = Callable[[str, str, bytes], Awaitable[Answer]]
@@ -168,14 +169,6 @@ def outcome(component: str, address: str, result: str, upstream: str = "records"
 
 def breaker_gauge(component: str, address: str, upstream: str = "records") -> float:
     return metric("dmt_upstream_breaker_state", component=component, upstream=upstream, address=address)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 # ---------------------------------------------------------------- the breaker alone

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from dmt_shared.testing import TokenFactory
+from dmt_shared.testing import Clock, TokenFactory
 from dmt_shared.tokens import InvalidToken, KeysUnavailable, Role, TokenVerifier
 
 
@@ -105,14 +105,6 @@ class KeySource:
         if self.down:
             raise ConnectionError("auth down")
         return {"keys": list(self.published)}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def settle(verifier: TokenVerifier) -> None:

@@ -6,14 +6,7 @@ import pytest
 
 from dmt_auth.domain.users import rules
 from dmt_auth.ratelimit import LoginThrottle, SlidingWindow
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from dmt_shared.testing import Clock
 
 
 def test_usernames_are_employee_numbers_in_upper_case() -> None:

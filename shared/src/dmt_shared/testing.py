@@ -7,6 +7,16 @@ from typing import Any
 from dmt_shared.tokens import Role, TokenSigner, TokenVerifier, generate_private_key_pem, load_private_key
 
 
+class Clock:
+    """A clock for code that takes one (``clock=``): it stands still at ``now`` until a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class TokenFactory:
     def __init__(self, pem: bytes | None = None) -> None:
         self.pem = pem or generate_private_key_pem()
