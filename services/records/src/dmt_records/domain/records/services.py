@@ -266,15 +266,6 @@ def record_read(
     )
 
 
-def count_index(filters: RecordFilters) -> str | None:
-    """The index SQLite is to count a list's records in, when the list is filtered by status at
-    most: the partial index of the records not deleted (migration 0003) holds just those, a few
-    bytes each, where SQLite would otherwise read every row of the table to count them."""
-    if not status_only(filters):
-        return None
-    return "ix_dmt_record_live_status" if filters.statuses else "ix_dmt_record_live_created"
-
-
 def normalize(changes: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """Strip strings (blank becomes ``None``) and turn money and hours into cents.
 
@@ -462,11 +453,7 @@ class RecordService:
         # the number of records; else a count of the matching ones.
         total = await live_count(self.session, filters)
         if total is None:
-            counting = select(func.count()).select_from(Record).where(*conditions)
-            index = count_index(filters)
-            if index is not None:
-                counting = counting.with_hint(Record, f"INDEXED BY {index}", "sqlite")
-            total = await self.session.scalar(counting) or 0
+            total = await self.session.scalar(select(func.count()).select_from(Record).where(*conditions)) or 0
         window = {"limit": page_size, "offset": offset(page, page_size)}
         if status_only(filters):
             statement = page_statement(sort, order, by_status=bool(filters.statuses))
