@@ -71,7 +71,8 @@ async def _reading() -> AsyncIterator[None]:
 
 
 def _is_read(operation: str) -> bool:
-    return operation.lstrip()[:6].upper() in ("SELECT", "WITH")
+    # SELECT only: a statement starting with WITH may be an INSERT, UPDATE or DELETE in SQLite.
+    return operation.lstrip()[:6].upper() == "SELECT"
 
 
 class OneTripCursor:
