@@ -43,8 +43,7 @@ from dmt_shared.contracts import (
 from dmt_shared.db import create_engine
 from dmt_shared.testing import TokenFactory
 from dmt_shared.tokens import Role
-
-from .libretranslate_fake import FakeLibreTranslate
+from dmt_shared.translator_fake import FakeLibreTranslate
 
 #: Each catalog kind gets its own block of ids (part-numbers 101.., work-centers 201.., ...), so an
 #: id of one catalog is unknown in every other. ``x09`` is an inactive entry of each kind.

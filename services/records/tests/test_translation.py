@@ -26,8 +26,7 @@ from dmt_records.domain.translation.worker import TranslationWorker, counts, ret
 from dmt_shared.db import ServiceDatabase
 from dmt_shared.problems import ProblemError
 from dmt_shared.settings import SettingsError, from_env
-
-from .libretranslate_fake import FakeLibreTranslate
+from dmt_shared.translator_fake import FakeLibreTranslate
 
 FIELD = "defect_description"
 SPANISH = "Porosidad en la brida, 2 mm"

@@ -17,9 +17,9 @@ from dmt_records.asgi import create_app
 from dmt_records.config import Settings
 from dmt_shared.testing import TokenFactory
 from dmt_shared.tokens import Role
+from dmt_shared.translator_fake import FakeLibreTranslate
 
 from .conftest import FakeUpstreams
-from .libretranslate_fake import FakeLibreTranslate
 
 RECORDS = "/api/v1/records"
 TRANSLATIONS = "/api/v1/records/translations"

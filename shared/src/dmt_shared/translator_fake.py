@@ -1,4 +1,4 @@
-"""A small LibreTranslate-compatible server for the tests, served for real over TCP by uvicorn.
+"""A small LibreTranslate-compatible server for tests and local trials, served for real over TCP by uvicorn.
 
 ``POST /translate`` with ``{q, source, target, format, api_key?}`` answers
 ``{"translatedText": "[es] <q>"}`` (the target in brackets, so a test sees which language it
