@@ -1,4 +1,4 @@
-"""One OpenAPI document for the whole API, the documentation page and the home page."""
+"""One OpenAPI document for the whole API and the documentation page."""
 
 from typing import Any
 
@@ -10,6 +10,7 @@ from litestar.testing import AsyncTestClient
 from dmt_gateway.asgi import create_app
 from dmt_gateway.config import Settings
 from dmt_gateway.domain.docs.services import PublicApiDocument, dangling_refs, merge_documents
+from dmt_gateway.domain.web.services import STATIC_DIR
 from dmt_gateway.upstreams import Upstreams
 from dmt_shared.app import create_component_app
 from dmt_shared.pagination import Page
@@ -234,7 +235,7 @@ async def test_the_document_is_fetched_again_once_it_is_old(tokens: TokenFactory
         await upstreams.aclose()
 
 
-async def test_the_documentation_and_home_pages_need_no_token(client: AsyncTestClient[Any]) -> None:
+async def test_the_documentation_and_web_pages_need_no_token(client: AsyncTestClient[Any]) -> None:
     docs = await client.get("/api/docs")
     assert docs.status_code == 200
     assert docs.headers["content-type"].startswith("text/html")
@@ -244,10 +245,10 @@ async def test_the_documentation_and_home_pages_need_no_token(client: AsyncTestC
     starter = await client.get("/api/docs/assets/docs.js")
     assert starter.status_code == 200
     assert 'url: "/api/openapi.json"' in starter.text
-    home = await client.get("/")
+    home = await client.get("/")  # the web page
     assert home.status_code == 200
-    assert "Defect Management" in home.text
-    assert 'href="/api/docs"' in home.text
+    assert home.text == (STATIC_DIR / "index.html").read_text()
+    assert (await client.get("/api/docs/assets/home.css")).status_code == 404  # the old home page's style
 
 
 # ------------------------------------------------------------------ merging, without HTTP

@@ -264,18 +264,27 @@ async def test_the_docs_page_and_everything_it_loads_come_from_the_gateway(clien
     assert (await client.get("/api/openapi.json")).json()["openapi"].startswith("3.1")
 
 
-async def test_the_home_page_is_styled_from_the_gateway_too(client: AsyncTestClient[Any]) -> None:
+async def test_the_web_page_is_styled_and_run_from_the_gateway_too(client: AsyncTestClient[Any]) -> None:
     home = await client.get("/")
+    assert home.status_code == 200
+    assert_security_headers(home)
     assert "<style" not in home.text
+    assert not re.search(r"<script(?![^>]*\bsrc=)", home.text)
     stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', home.text)
+    script = re.search(r'<script type="module" src="([^"]+)"', home.text)
     assert stylesheet
+    assert script
     css = await client.get(stylesheet.group(1))
     assert css.status_code == 200
     assert css.headers["content-type"].startswith("text/css")
+    module = await client.get(script.group(1))
+    assert module.status_code == 200
+    assert module.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert_security_headers(module)
 
 
 async def test_an_unknown_docs_file_is_a_404_problem(client: AsyncTestClient[Any]) -> None:
-    for name in ("index.html", "swagger-initializer.js", "..%2Fconfig.py"):
+    for name in ("index.html", "swagger-initializer.js", "..%2Fconfig.py", "home.css"):
         response = await client.get(f"/api/docs/assets/{name}")
         assert response.status_code == 404, name
         assert response.headers["content-type"].startswith(PROBLEM)

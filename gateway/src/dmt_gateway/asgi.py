@@ -17,6 +17,7 @@ from dmt_gateway.domain.docs.services import PublicApiDocument
 from dmt_gateway.domain.proxy import controllers as proxy
 from dmt_gateway.domain.proxy.rules import public_path_patterns
 from dmt_gateway.domain.records.services import RecordLabeller
+from dmt_gateway.domain.web import controllers as web
 from dmt_gateway.edge import EdgePlugin
 from dmt_gateway.upstreams import Upstreams
 from dmt_shared.app import create_component_app, jwks_from
@@ -79,10 +80,10 @@ def create_app(
         title="DMT gateway",
         version=__version__,
         description="The one public entry point of DMT; the whole API is described at /api/openapi.json.",
-        route_handlers=[*docs.route_handlers, *proxy.route_handlers],
+        route_handlers=[*docs.route_handlers, *proxy.route_handlers, *web.route_handlers],
         verifier=verifier or _token_verifier(upstreams),
         ready_checks=upstreams.ready_checks(),
-        public_paths=[*public_path_patterns(), *docs.PUBLIC_PATTERNS],
+        public_paths=[*public_path_patterns(), *docs.PUBLIC_PATTERNS, *web.PUBLIC_PATTERNS],
         on_startup=[upstreams.open],
         on_shutdown=[upstreams.aclose],
         state={
@@ -94,6 +95,8 @@ def create_app(
                 cache_max_entries=settings.label_cache_max_entries,
                 cache_grace_seconds=settings.label_cache_grace_seconds,
             ),
+            # The address the page is reached at, for the QR codes of records ("" = each request's own).
+            "public_url": settings.public_url,
             "openapi": PublicApiDocument(
                 upstreams, ttl=settings.openapi_cache_seconds, timeout=settings.lookup_timeout
             ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from dmt_shared.settings import SettingsError, from_env, is_production, service_urls, service_urls_variable
 
@@ -71,6 +72,9 @@ class Settings:
     rate_limit_client_burst: int = 1000
     #: Seconds browsers are told to reach the gateway over HTTPS only (sent on HTTPS answers; 0 = not sent).
     hsts_seconds: int = 31_536_000
+    #: The address people reach the web page at (``https://dmt.plant.example``), for links that
+    #: leave the screen, such as the QR code on a printed record. Empty: each request's own address.
+    public_url: str = ""
     debug: bool = False
     log_level: str = "INFO"
 
@@ -98,6 +102,7 @@ class Settings:
             raise SettingsError(f"{PREFIX}_HSTS_SECONDS must not be negative (0 sends no Strict-Transport-Security)")
         self._check_resilience()
         self._check_addresses()
+        self._check_public_url()
         if is_production():
             if "*" in self.cors_origins:
                 raise SettingsError(
@@ -136,6 +141,17 @@ class Settings:
             for url in urls:
                 if not url.startswith(("http://", "https://")):
                     raise SettingsError(f"{variable} must list http:// or https:// addresses, not {url!r}")
+
+    def _check_public_url(self) -> None:
+        url = self.public_url.strip().rstrip("/")
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+                raise SettingsError(
+                    f"{PREFIX}_PUBLIC_URL must be an http:// or https:// address such as "
+                    f"https://dmt.plant.example (no query, no fragment), not {self.public_url!r}"
+                )
+        object.__setattr__(self, "public_url", url)  # frozen: the one normalisation, made once
 
     @staticmethod
     def address_variable(name: str) -> str:

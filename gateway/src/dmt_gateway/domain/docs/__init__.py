@@ -1,1 +1,1 @@
-"""The public API documents: one merged OpenAPI document, Swagger UI and the home page."""
+"""The public API documents: one merged OpenAPI document and Swagger UI."""

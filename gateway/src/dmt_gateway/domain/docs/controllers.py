@@ -1,5 +1,5 @@
-"""``/api/openapi.json`` (the merged document), ``/api/docs`` (Swagger UI, served from the gateway
-itself, no CDN) and ``/`` (the home page)."""
+"""``/api/openapi.json`` (the merged document) and ``/api/docs`` (Swagger UI, served from the gateway
+itself, no CDN)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ ASSETS: dict[str, Path] = {
     "favicon-32x32.png": swagger_ui.static_path / "favicon-32x32.png",
     "favicon-16x16.png": swagger_ui.static_path / "favicon-16x16.png",
     "docs.js": OWN_ASSETS / "docs.js",
-    "home.css": OWN_ASSETS / "home.css",
 }
 
 MEDIA_TYPES = {
@@ -56,27 +55,6 @@ DOCS_PAGE = f"""<!doctype html>
 </html>
 """
 
-HOME_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>DMT - Defect Management &amp; Tracking</title>
-<link rel="stylesheet" href="/api/docs/assets/home.css">
-</head>
-<body>
-<h1>DMT &mdash; Defect Management &amp; Tracking</h1>
-<p>Nonconformance records of the plant: defect tags, process analysis, engineering disposition
-and quality approval.</p>
-<ul>
-<li><a href="/api/docs">API documentation</a></li>
-<li><a href="/api/openapi.json">OpenAPI document</a></li>
-<li><a href="/health/ready">Service status</a></li>
-</ul>
-</body>
-</html>
-"""
-
 
 @get("/api/openapi.json", include_in_schema=False, name="openapi")
 async def openapi_document(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
@@ -102,9 +80,4 @@ def docs_asset(name: str) -> File:
     )
 
 
-@get("/", include_in_schema=False, media_type=MediaType.HTML, sync_to_thread=False, name="home")
-def home_page() -> str:
-    return HOME_PAGE
-
-
-route_handlers = [openapi_document, docs_page, docs_asset, home_page]
+route_handlers = [openapi_document, docs_page, docs_asset]
