@@ -10,7 +10,7 @@ COMPONENTS := shared services/auth services/masterdata services/records gateway 
 PYPROJECTS := $(addsuffix /pyproject.toml,$(COMPONENTS))
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate db-copy import-predecessor test test-fast test-e2e bench bench-smoke lint format typecheck compose-config clean
+.PHONY: help install run migrate db-copy import-predecessor test test-fast test-e2e test-browser bench bench-smoke lint format typecheck compose-config clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,11 +43,14 @@ import-predecessor: $(STAMP) ## Import the predecessor's database: make import-p
 test: $(STAMP) ## Run the whole test suite (PostgreSQL/MariaDB too when DMT_TEST_POSTGRES_URL/DMT_TEST_MARIADB_URL are set)
 	$(BIN)/pytest
 
-test-fast: $(STAMP) ## Run the suite without the end-to-end tests that start real processes
-	$(BIN)/pytest -m "not e2e"
+test-fast: $(STAMP) ## Run the suite without the end-to-end and browser tests that start real processes
+	$(BIN)/pytest -m "not e2e and not browser"
 
 test-e2e: $(STAMP) ## Run only the end-to-end tests (real processes on free ports)
 	$(BIN)/pytest -m e2e
+
+test-browser: $(STAMP) ## Run only the browser tests (Chromium against the running system; screenshots in test-artifacts/)
+	$(BIN)/pytest -m browser
 
 bench: $(STAMP) ## Load records and measure the system with wrk; report in bench/results/ (BENCH_ARGS="--records 1000000 --database postgres")
 	$(PY) bench/run.py $(BENCH_ARGS)

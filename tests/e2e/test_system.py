@@ -1,5 +1,6 @@
 """The whole system as a user meets it: `scripts/run.py` (what `make run` starts) on free
-ports and a fresh data folder, then HTTP calls against the gateway, the way a client does.
+ports and a fresh data folder (tests/running.py), then HTTP calls against the gateway, the way
+a client does.
 
 The tests of this module share one running system and run in file order: the last one stops
 the records service.
@@ -13,13 +14,8 @@ import datetime as dt
 import io
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -31,9 +27,10 @@ from dmt_shared.pytest_plugin import SERVER_URLS, create_server_database, drop_s
 from dmt_shared.testing import TokenFactory
 from dmt_shared.tokens import TokenSigner, load_private_key
 
+from running import System, running_system
+
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORDS = {"ADM001": "admin123", "ENG001": "engineer123", "QUA001": "quality123"}
 ROLE_USERS = {
     "Admin": "ADM001",
@@ -42,30 +39,6 @@ ROLE_USERS = {
     "Tech Engineer": "ENG001",
     "Quality Engineer": "QUA001",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class System:
-    gateway: str
-    services: dict[str, str]
-    data_dir: Path
-    process: subprocess.Popen[str]
-    database_urls: dict[str, str]
-    layout: str
-
-    def database_url(self, service: str) -> str:
-        """Where the service keeps its data: the URL it was given, or its SQLite file."""
-        default = f"sqlite+aiosqlite:///{self.data_dir / f'{service}.db'}"
-        return self.database_urls.get(service, default)
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.gateway, timeout=30)
 
 
 #: Which database each service runs on, per variant of the system. "mixed" is three kinds at once.
@@ -98,55 +71,10 @@ def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                 url, name = asyncio.run(create_server_database(admin_urls[backend]))
                 created.append((admin_urls[backend], name))
                 database_urls[service] = url
-        yield from _running_system(tmp_path_factory, database_urls, request.param)
+        yield from running_system(tmp_path_factory, database_urls, request.param)
     finally:
         for admin_url, name in created:
             asyncio.run(drop_server_database(admin_url, name))
-
-
-def _running_system(
-    tmp_path_factory: pytest.TempPathFactory, database_urls: dict[str, str], layout: str
-) -> Iterator[System]:
-    data_dir = tmp_path_factory.mktemp("data")
-    ports = {name: _free_port() for name in ("gateway", "auth", "masterdata", "records")}
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
-    env.update({f"{service.upper()}_DATABASE_URL": url for service, url in database_urls.items()})
-    env.update({f"DMT_{name.upper()}_PORT": str(port) for name, port in ports.items()})
-    env.update({"DMT_DATA_DIR": str(data_dir), "DMT_ENV": "development", "PYTHONUNBUFFERED": "1"})
-    for name in ("auth", "masterdata", "records"):
-        env.pop(f"DMT_{name.upper()}_URL", None)
-    log = (data_dir / "run.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "run.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    gateway = f"http://127.0.0.1:{ports['gateway']}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (data_dir / "run.log").read_text()
-        if "DMT is running" in (data_dir / "run.log").read_text():
-            break
-        time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("the system did not start in 120 s:\n" + (data_dir / "run.log").read_text())
-    services = {name: f"http://127.0.0.1:{ports[name]}" for name in ("auth", "masterdata", "records")}
-    yield System(gateway, services, data_dir, process, database_urls, layout)
-    # Ctrl-C stops every component cleanly.
-    process.send_signal(signal.SIGINT)
-    try:
-        assert process.wait(timeout=30) == 0, (data_dir / "run.log").read_text()
-    finally:
-        if process.poll() is None:
-            process.kill()
-        log.close()
-    for name in ports:
-        pid = int((data_dir / "run" / f"{name}.pid").read_text())
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
 
 
 def _login(client: httpx.Client, username: str) -> dict[str, str]:
