@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from dmt_shared.translator_fake import FakeLibreTranslate
+
 from running import ROOT, System, running_system
 
 if TYPE_CHECKING:
@@ -93,9 +95,26 @@ def browser(playwright: Playwright, chromium_path: str) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def system(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """DMT running on SQLite with the demo users, catalogs and records (started only with a browser)."""
-    yield from running_system(tmp_path_factory, {}, "sqlite")
+def translator(chromium_path: str) -> Iterator[FakeLibreTranslate]:
+    """A LibreTranslate stand-in (``[es] <text>``), so the page has machine translations to mark."""
+    server = FakeLibreTranslate()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def system(
+    chromium_path: str, translator: FakeLibreTranslate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
+    """DMT running on SQLite with the demo users, catalogs and records, and a translator
+    (started only with a browser)."""
+    env = {
+        "RECORDS_TRANSLATOR_URL": translator.url,
+        "RECORDS_TRANSLATOR_LANGUAGES": "zh=zh-Hans",
+        "RECORDS_TRANSLATOR_POLL_INTERVAL": "0.5",
+    }
+    yield from running_system(tmp_path_factory, {}, "sqlite", env=env)
 
 
 @pytest.fixture(scope="session")
