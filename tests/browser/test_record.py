@@ -380,3 +380,41 @@ def test_the_record_page_for_each_role_in_three_languages(
     open_record(tablet, record["id"])
     assert tablet.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shot(tablet, "record-engineer-tablet-en")
+
+
+def test_leaving_with_unsaved_changes_asks_first_and_staying_keeps_them(
+    page: Callable[..., Page], login: Callable[[Page, str, str], None], api: Api
+) -> None:
+    from playwright.sync_api import expect
+
+    record = api.create()
+    browser_page = signed_in(page, login, "ENG001")
+    use_language(browser_page, "en")
+    open_record(browser_page, record["id"])
+    browser_page.fill("[name=responsible_department]", "Assembly")
+    asked: list[str] = []
+
+    def answer(dialog: Any, accept: bool) -> None:
+        asked.append(dialog.message)
+        if accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    # Staying: the page and what was typed are still there.
+    browser_page.once("dialog", lambda dialog: answer(dialog, False))
+    browser_page.locator("#app-header nav a[href='/records']").click()
+    expect(browser_page.locator('main[data-page="record"]')).to_be_visible()
+    assert browser_page.input_value("[name=responsible_department]") == "Assembly"
+    # Changing the language draws the page again: that asks too.
+    browser_page.once("dialog", lambda dialog: answer(dialog, False))
+    browser_page.select_option("#language-select", "es")
+    assert browser_page.input_value("[name=responsible_department]") == "Assembly"
+    assert len(asked) == 2
+    assert "not saved" in asked[0]
+
+    # Leaving on purpose: nothing was saved.
+    browser_page.once("dialog", lambda dialog: answer(dialog, True))
+    browser_page.locator("#app-header nav a[href='/records']").click()
+    expect(browser_page.locator('main[data-page="dashboard"]')).to_be_visible()
+    assert api.record(record["id"])["responsible_department"] is None

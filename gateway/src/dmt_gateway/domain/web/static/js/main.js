@@ -4,7 +4,7 @@
 import { h, replace } from "./dom.js";
 import { LANGUAGES, LANGUAGE_NAMES, language, loadMessages, preferredLanguage, setLanguage, setTimeZone, t } from "./i18n.js";
 import { api } from "./api.js";
-import { match, navigate, start } from "./router.js";
+import { match, mayLeave, navigate, start } from "./router.js";
 import * as session from "./session.js";
 import { errorPanel, notice } from "./widgets/ui.js";
 
@@ -21,6 +21,11 @@ function applyUser() {
 
 /** Changes the interface language; a signed-in user keeps it in their profile for next time. */
 export async function changeLanguage(next) {
+  // The page is drawn again in the new language: unsaved changes would go with it.
+  if (!mayLeave()) {
+    renderHeader(match(location.pathname)?.route.name, document.body.classList.contains("bare"));
+    return;
+  }
   setLanguage(next);
   const user = session.user();
   if (user && user.language !== next) {

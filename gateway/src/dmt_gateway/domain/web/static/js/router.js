@@ -23,11 +23,44 @@ export function match(pathname) {
 }
 
 let onChange = () => {};
+let leaveCheck = null;
+let shownPath = null;
+
+/**
+ * While `check()` answers a message (unsaved changes), leaving the page for another one of the
+ * app asks the person first. Answers the function that removes the check.
+ */
+export function guardLeaving(check) {
+  leaveCheck = check;
+  return () => {
+    if (leaveCheck === check) leaveCheck = null;
+  };
+}
+
+/** Asks before the current page is left (or drawn again) while it holds unsaved changes. */
+export function mayLeave() {
+  const message = leaveCheck?.();
+  if (message && !window.confirm(message)) return false;
+  leaveCheck = null;
+  return true;
+}
+
+function show() {
+  shownPath = location.pathname + location.search;
+  onChange();
+}
 
 /** Starts listening; `handler()` renders whatever location.pathname now is. */
 export function start(handler) {
   onChange = handler;
-  window.addEventListener("popstate", () => onChange());
+  window.addEventListener("popstate", () => {
+    if (location.pathname + location.search !== shownPath && !mayLeave()) {
+      // Back or Forward was pressed with unsaved changes that the person keeps: stay.
+      history.pushState(null, "", shownPath);
+      return;
+    }
+    show();
+  });
   document.addEventListener("click", (event) => {
     if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     const link = event.target.closest("a[href]");
@@ -37,14 +70,15 @@ export function start(handler) {
     event.preventDefault();
     navigate(url.pathname + url.search);
   });
-  onChange();
+  show();
 }
 
 /** Goes to another page of the app. */
 export function navigate(path, { replace = false } = {}) {
+  if (!mayLeave()) return;
   if (replace) history.replaceState(null, "", path);
   else history.pushState(null, "", path);
-  onChange();
+  show();
 }
 
 /** The current query as a plain object (a key given twice keeps the last). */
@@ -67,4 +101,5 @@ export function setQuery(values, { replace = false } = {}) {
   if (path === location.pathname + location.search) return;
   if (replace) history.replaceState(null, "", path);
   else history.pushState(null, "", path);
+  shownPath = path;
 }

@@ -11,7 +11,7 @@
 import { api } from "../api.js";
 import { h, replace } from "../dom.js";
 import { formatDateTime, formatMoney, formatNumber, language, t } from "../i18n.js";
-import { navigate } from "../router.js";
+import { guardLeaving, navigate } from "../router.js";
 import * as session from "../session.js";
 import { userText } from "../widgets/picker.js";
 import { clearErrors, errorPanel, notice, problemText, showErrors, statusBadge } from "../widgets/ui.js";
@@ -463,10 +463,12 @@ function recordPage(root, rules, first) {
   }
   document.addEventListener("keydown", onKey);
   window.addEventListener("beforeunload", onLeave);
+  const unguard = guardLeaving(() => (isDirty() ? t("record.leave_unsaved") : null));
 
   paint();
   return () => {
     document.removeEventListener("keydown", onKey);
     window.removeEventListener("beforeunload", onLeave);
+    unguard();
   };
 }
