@@ -9,7 +9,6 @@ system runs with (``[es] <text>``), so the page's machine-translation marks can 
 
 from __future__ import annotations
 
-import io
 import re
 import secrets
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from browser.steps import LEGACY_TAG_FIELDS, choose, open_record, read_qr_codes
 from running import System
 
 if TYPE_CHECKING:
@@ -26,28 +26,6 @@ if TYPE_CHECKING:
 
 PASSWORD = "Lifecycle-passw0rd"
 ADMIN = ("ADM001", "admin123")
-
-#: Every field of the legacy DMT-001 tag, by the API's name, that a closed record prints filled.
-LEGACY_TAG_FIELDS = (
-    "report_number",
-    "part_number_id",
-    "work_center_id",
-    "customer_id",
-    "level_id",
-    "area_id",
-    "prepared_by_id",
-    "operation",
-    "serial_number",
-    "quantity",
-    "date",
-    "inspection_item_id",
-    "process_code_id",
-    "defect_description",
-    "final_disposition_id",
-    "failure_code_id",
-    "disposition_date",
-    "engineer_id",
-)
 
 #: Words of the page in each language (the navigation's link to the list, section 4's title).
 RECORDS_LINK = {"en": "Records", "es": "Registros", "zh": "记录"}
@@ -102,33 +80,6 @@ def admin(system: System) -> Iterator[Admin]:
     made = Admin(system)
     yield made
     made.client.close()
-
-
-def choose(page: Page, field: str, text: str) -> None:
-    """Types into a picker, moves to the first match with the arrow key and takes it with Enter."""
-    from playwright.sync_api import expect
-
-    box = page.locator(f"#field-{field}")
-    box.fill(text)
-    expect(page.locator(f"#field-{field}-list [role=option]").first).to_be_visible()
-    box.press("ArrowDown")
-    box.press("Enter")
-    expect(page.locator(f"#field-{field}-list")).to_be_hidden()
-
-
-def open_record(page: Page, record_id: int) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"/records/{record_id}")
-    expect(page.locator('main[data-page="record"]')).to_be_visible()
-    expect(page.locator("#history")).not_to_have_attribute("aria-busy", "true")
-
-
-def decode_qr(png: bytes) -> list[str]:
-    import zxingcpp
-    from PIL import Image
-
-    return [found.text for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
 
 
 def test_a_record_goes_from_the_shop_floor_to_a_printed_closed_tag_through_the_page(
@@ -275,7 +226,7 @@ def test_a_record_goes_from_the_shop_floor_to_a_printed_closed_tag_through_the_p
     qr = desk.locator("#print-qr")
     expect(qr).to_be_visible()
     expect(qr).to_have_js_property("complete", True)
-    assert decode_qr(qr.screenshot()) == [f"{system.gateway}/records/{record_id}"]
+    assert read_qr_codes(qr.screenshot()) == [f"{system.gateway}/records/{record_id}"]
     shot(desk, "lifecycle-6-tag-en")
 
     # 7. The language chosen in the header changes the whole page and stays with the person.

@@ -23,6 +23,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from browser.steps import LEGACY_TAG_FIELDS
 from running import System
 
 if TYPE_CHECKING:
@@ -35,27 +36,7 @@ READER_ZONE = "Asia/Shanghai"
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 #: The values of the legacy tag (form DMT-001) that a filled record prints, by API field name.
-TAG_FIELDS = [
-    "report_number",
-    "part_number_id",
-    "work_center_id",
-    "customer_id",
-    "level_id",
-    "area_id",
-    "prepared_by_id",
-    "operation",
-    "serial_number",
-    "quantity",
-    "date",
-    "inspection_item_id",
-    "process_code_id",
-    "defect_description",
-    "final_disposition_id",
-    "failure_code_id",
-    "disposition_date",
-    "engineer_id",
-    "status",
-]
+TAG_FIELDS = [*LEGACY_TAG_FIELDS, "status"]
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from browser.steps import choose, open_record
 from running import System
 
 if TYPE_CHECKING:
@@ -121,14 +122,6 @@ def api(system: System) -> Iterator[Api]:
     clients.close()
 
 
-def open_record(page: Page, record_id: int) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"/records/{record_id}")
-    expect(page.locator('main[data-page="record"]')).to_be_visible()
-    expect(page.locator("#history")).not_to_have_attribute("aria-busy", "true")
-
-
 def signed_in(page_factory: Callable[..., Page], login: Callable[[Page, str, str], None], username: str) -> Page:
     page = page_factory()
     login(page, username, password(username))
@@ -145,18 +138,6 @@ def use_language(page: Page, language: str) -> None:
         }""",
         language,
     )
-
-
-def choose(page: Page, field: str, text: str) -> None:
-    """Types into a picker and takes the first match with the keyboard."""
-    from playwright.sync_api import expect
-
-    box = page.locator(f"#field-{field}")
-    box.fill(text)
-    expect(page.locator(f"#field-{field}-list [role=option]").first).to_be_visible()
-    box.press("ArrowDown")
-    box.press("Enter")
-    expect(page.locator(f"#field-{field}-list")).to_be_hidden()
 
 
 def test_an_inspector_creates_a_record_through_the_form(

@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dmt_shared.pytest_plugin import create_server_database, drop_server_database
 
+from running import free_port
+
 pytestmark = pytest.mark.e2e
 
 FACTORIES = {
@@ -38,12 +39,6 @@ FACTORIES = {
 }
 #: Routes a probe or a scrape uses; they are not calls made on behalf of a reader.
 PROBES = ("/health", "/health/ready", "/metrics")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -185,7 +180,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         records_db, created = asyncio.run(create_server_database(admin_url))
     else:
         records_db = f"sqlite+aiosqlite:///{data_dir / 'records.db'}"
-    ports = {name: _free_port() for name in ("auth", "masterdata", "records-a", "records-b", "gateway")}
+    ports = {name: free_port() for name in ("auth", "masterdata", "records-a", "records-b", "gateway")}
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DMT_", "GATEWAY_", "RECORDS_", "AUTH_"))}
     base.pop("MASTERDATA_DATABASE_URL", None)
     base.update(
@@ -436,7 +431,7 @@ def test_production_mode_refuses_to_start_with_an_unsafe_setting(
     env.pop("MASTERDATA_DATABASE_URL", None)
     env.update({"DMT_ENV": "production", "DMT_DATA_DIR": str(tmp_path), "DMT_LOG_FORMAT": "text", **unsafe})
     result = subprocess.run(
-        [sys.executable, "-m", "uvicorn", FACTORIES[component], "--factory", "--port", str(_free_port())],
+        [sys.executable, "-m", "uvicorn", FACTORIES[component], "--factory", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,

@@ -1,0 +1,60 @@
+"""Steps the browser tests take on the page, and what the printed tag must show."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+#: Every field of the legacy DMT-001 tag, by the API's name, that a dispositioned record prints filled.
+LEGACY_TAG_FIELDS = (
+    "report_number",
+    "part_number_id",
+    "work_center_id",
+    "customer_id",
+    "level_id",
+    "area_id",
+    "prepared_by_id",
+    "operation",
+    "serial_number",
+    "quantity",
+    "date",
+    "inspection_item_id",
+    "process_code_id",
+    "defect_description",
+    "final_disposition_id",
+    "failure_code_id",
+    "disposition_date",
+    "engineer_id",
+)
+
+
+def choose(page: Page, field: str, text: str) -> None:
+    """Types into a picker, moves to the first match with the arrow key and takes it with Enter."""
+    from playwright.sync_api import expect
+
+    box = page.locator(f"#field-{field}")
+    box.fill(text)
+    expect(page.locator(f"#field-{field}-list [role=option]").first).to_be_visible()
+    box.press("ArrowDown")
+    box.press("Enter")
+    expect(page.locator(f"#field-{field}-list")).to_be_hidden()
+
+
+def open_record(page: Page, record_id: int) -> None:
+    """Opens a record's page and waits until its history has loaded."""
+    from playwright.sync_api import expect
+
+    page.goto(f"/records/{record_id}")
+    expect(page.locator('main[data-page="record"]')).to_be_visible()
+    expect(page.locator("#history")).not_to_have_attribute("aria-busy", "true")
+
+
+def read_qr_codes(png: bytes) -> list[str]:
+    """The text of every QR code in a screenshot."""
+    import zxingcpp
+    from PIL import Image
+
+    return [found.text for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
