@@ -2,6 +2,7 @@
 // access token and the reader's language, refreshes the token once when it is refused, and turns
 // problem details into ApiError with the fields named.
 
+import { saveBlob } from "./dom.js";
 import { language } from "./i18n.js";
 import { accessToken, refresh } from "./session.js";
 
@@ -99,13 +100,6 @@ export async function download(path, query, fallbackName) {
   const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
   const name = match ? decodeURIComponent(match[1]) : fallbackName;
   const blob = await response.blob();
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  saveBlob(blob, name);
   return { name, size: blob.size, unresolved: response.headers.get("X-DMT-Unresolved") };
 }

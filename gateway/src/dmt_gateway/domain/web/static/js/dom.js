@@ -63,3 +63,13 @@ export function uid(prefix = "f") {
   counter += 1;
   return `${prefix}-${counter}`;
 }
+
+/** Hands a file made in the page (or fetched with the token) to the browser as a download. */
+export function saveBlob(blob, fileName) {
+  const url = URL.createObjectURL(blob);
+  const link = h("a", { href: url, download: fileName });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

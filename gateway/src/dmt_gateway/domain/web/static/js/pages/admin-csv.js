@@ -3,6 +3,8 @@
 // ends, and a header row naming the columns. A file saved by a spreadsheet set to a language that
 // writes decimal commas uses semicolons; the header row tells which one the file uses.
 
+import { saveBlob } from "../dom.js";
+
 export const CATALOG_COLUMNS = ["item_number", "item_name", "item_name_es", "item_name_zh"];
 const REQUIRED_COLUMNS = ["item_number", "item_name"];
 
@@ -144,12 +146,5 @@ export function toCsv(rows) {
 
 /** Hands CSV text to the browser as a download. */
 export function saveCsv(text, fileName) {
-  const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = fileName;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  saveBlob(new Blob([text], { type: "text/csv;charset=utf-8" }), fileName);
 }
