@@ -5,9 +5,8 @@
 import { api } from "../api.js";
 import { h, replace } from "../dom.js";
 import { formatNumber, t } from "../i18n.js";
-import { query, setQuery } from "../router.js";
-import { clearErrors, dialog, errorPanel, field, notice, pager, problemText, showErrors } from "../widgets/ui.js";
-import { activeBadge, activeFilter, adminOnly, confirmAction, DEFAULT_PAGE_SIZE, PAGE_SIZES, formMessage, pageSizeOf, positiveInt, say, sortHeader } from "./admin-common.js";
+import { dialog, errorPanel, field, notice, problemText } from "../widgets/ui.js";
+import { activeBadge, adminOnly, confirmAction, formDialog, listFilters, pagedList, rowActions, rowButton, saveChanges, sendChange, setActiveState } from "./admin-common.js";
 import { readCatalogCsv, saveCsv, toCsv } from "./admin-csv.js";
 
 const DEFAULT_KIND = "part-numbers";
@@ -16,32 +15,6 @@ const SORTS = ["item_number", "item_name", "updated_at"];
 const CONCURRENCY = 4;
 const NUMBER_MAX = 64;
 const NAME_MAX = 255;
-
-function readState() {
-  const q = query();
-  return {
-    q: (q.q || "").slice(0, 255),
-    active: q.active === "true" || q.active === "false" ? q.active : "",
-    sort: SORTS.includes(q.sort) ? q.sort : "item_number",
-    order: q.order === "desc" ? "desc" : "asc",
-    page: positiveInt(q.page, 1),
-    size: pageSizeOf(q.size),
-  };
-}
-
-function writeState(state, replaceEntry = false) {
-  setQuery(
-    {
-      q: state.q,
-      active: state.active,
-      sort: state.sort === "item_number" ? "" : state.sort,
-      order: state.order === "asc" ? "" : state.order,
-      page: state.page > 1 ? state.page : "",
-      size: state.size === DEFAULT_PAGE_SIZE ? "" : state.size,
-    },
-    { replace: replaceEntry },
-  );
-}
 
 function label(entry) {
   return entry.item_name ? `${entry.item_number} - ${entry.item_name}` : entry.item_number;
@@ -79,9 +52,6 @@ export async function render(root, { params }) {
     return undefined;
   }
 
-  const state = readState();
-  let loads = 0;
-  let searchTimer = null;
   let importRun = null;
 
   // ---------------------------------------------------------------- the catalogs, with counts
@@ -125,74 +95,33 @@ export async function render(root, { params }) {
   }
 
   // ---------------------------------------------------------------- the list
-  const search = h("input", {
-    id: "catalog-q",
-    type: "search",
-    name: "q",
-    value: state.q,
-    maxlength: 255,
-    autocomplete: "off",
-    placeholder: t("admin.catalogs.search_hint"),
-  });
-  const activeSelect = activeFilter("catalog-active", state.active, (value) => {
-    state.active = value;
-    state.page = 1;
-    writeState(state);
-    load();
-  });
-  const filters = h(
-    "form",
-    { class: "admin-filters", role: "search", onsubmit: (event) => event.preventDefault() },
-    field({ label: t("core.search"), control: search, name: "q" }),
-    field({ label: t("admin.filter.state"), control: activeSelect, name: "is_active" }),
-    h(
-      "div",
-      { class: "admin-filter-actions" },
-      h(
-        "button",
-        {
-          type: "button",
-          id: "catalog-clear",
-          onclick: () => {
-            search.value = "";
-            activeSelect.value = "";
-            Object.assign(state, { q: "", active: "", page: 1 });
-            writeState(state);
-            load();
-          },
-        },
-        t("core.clear"),
-      ),
-    ),
-  );
-  search.addEventListener("input", () => {
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => {
-      state.q = search.value.trim();
-      state.page = 1;
-      writeState(state, true);
-      load();
-    }, 300);
-  });
-  search.addEventListener("keydown", (event) => {
-    if (event.key !== "Enter") return;
-    event.preventDefault();
-    clearTimeout(searchTimer);
-    state.q = search.value.trim();
-    state.page = 1;
-    writeState(state);
-    load();
-  });
-
   const results = h("div", { id: "catalog-results", class: "admin-results" });
-
-  function onSort(name, order) {
-    state.sort = name;
-    state.order = order;
-    state.page = 1;
-    writeState(state);
-    load();
-  }
+  const list = pagedList({
+    sorts: SORTS,
+    qMax: 255,
+    results,
+    fetch: (params) => api.get(`/catalogs/${kind}`, params),
+    table: (state) => ({
+      id: "catalog-table",
+      caption: t("admin.catalogs.caption", { catalog: title() }),
+      columns: [
+        { label: t("admin.catalogs.item_number"), sort: "item_number" },
+        { label: t("admin.catalogs.item_name"), sort: "item_name" },
+        { label: t("admin.catalogs.item_name_es") },
+        { label: t("admin.catalogs.item_name_zh") },
+        { label: t("admin.state.label") },
+      ],
+      row: rowFor,
+      empty: state.q || state.active ? t("admin.catalogs.none_found") : t("admin.catalogs.empty"),
+    }),
+  });
+  const filters = listFilters(list, {
+    searchId: "catalog-q",
+    maxlength: 255,
+    placeholder: t("admin.catalogs.search_hint"),
+    activeId: "catalog-active",
+    clearId: "catalog-clear",
+  });
 
   function rowFor(entry) {
     const number = entry.item_number;
@@ -204,97 +133,16 @@ export async function render(root, { params }) {
       h("td", { lang: "es" }, entry.item_name_es || ""),
       h("td", { lang: "zh-CN" }, entry.item_name_zh || ""),
       h("td", null, activeBadge(entry.is_active)),
-      h(
-        "td",
-        { class: "admin-row-actions" },
-        h(
-          "div",
-          null,
-          h("button", { type: "button", dataset: { action: "edit" }, "aria-label": `${t("core.edit")} ${number}`, onclick: () => editEntry(entry) }, t("core.edit")),
-          entry.is_active
-            ? h("button", { type: "button", dataset: { action: "deactivate" }, "aria-label": `${t("admin.deactivate")} ${number}`, onclick: () => setActive(entry, false) }, t("admin.deactivate"))
-            : h("button", { type: "button", dataset: { action: "activate" }, "aria-label": `${t("admin.activate")} ${number}`, onclick: () => setActive(entry, true) }, t("admin.activate")),
-          h("button", { type: "button", class: "admin-delete", dataset: { action: "delete" }, "aria-label": `${t("admin.delete")} ${number}`, onclick: () => removeEntry(entry) }, t("admin.delete")),
-        ),
+      rowActions(
+        number,
+        { active: entry.is_active, onEdit: () => editEntry(entry), onActive: (active) => setActive(entry, active) },
+        rowButton("delete", t("admin.delete"), number, () => removeEntry(entry), "admin-delete"),
       ),
-    );
-  }
-
-  async function load() {
-    const ticket = ++loads;
-    results.setAttribute("aria-busy", "true");
-    let answer;
-    try {
-      answer = await api.get(`/catalogs/${kind}`, {
-        q: state.q || undefined,
-        is_active: state.active || undefined,
-        sort: state.sort,
-        order: state.order,
-        page: state.page,
-        page_size: state.size,
-      });
-    } catch (error) {
-      if (ticket !== loads) return;
-      results.removeAttribute("aria-busy");
-      replace(results, h("p", { class: "form-error", role: "alert" }, problemText(error)));
-      return;
-    }
-    if (ticket !== loads) return;
-    const pages = Math.max(1, Math.ceil(answer.total / state.size));
-    if (!answer.items.length && state.page > pages) {
-      // The page asked for is past the end (entries were removed, or an old bookmark): show the last.
-      state.page = pages;
-      writeState(state, true);
-      load();
-      return;
-    }
-    results.removeAttribute("aria-busy");
-    const table = h(
-      "table",
-      { id: "catalog-table", dataset: { total: answer.total } },
-      h("caption", { class: "admin-caption" }, t("admin.catalogs.caption", { catalog: title() })),
-      h(
-        "thead",
-        null,
-        h(
-          "tr",
-          null,
-          sortHeader(t("admin.catalogs.item_number"), "item_number", state, onSort),
-          sortHeader(t("admin.catalogs.item_name"), "item_name", state, onSort),
-          h("th", { scope: "col" }, t("admin.catalogs.item_name_es")),
-          h("th", { scope: "col" }, t("admin.catalogs.item_name_zh")),
-          h("th", { scope: "col" }, t("admin.state.label")),
-          h("th", { scope: "col" }, h("span", { class: "admin-visually-hidden" }, t("admin.actions"))),
-        ),
-      ),
-      h(
-        "tbody",
-        null,
-        answer.items.length
-          ? answer.items.map(rowFor)
-          : h("tr", { class: "admin-empty" }, h("td", { colspan: 6 }, state.q || state.active ? t("admin.catalogs.none_found") : t("admin.catalogs.empty"))),
-      ),
-    );
-    replace(
-      results,
-      h("div", { class: "table-wrap" }, table),
-      pager({
-        total: answer.total,
-        page: state.page,
-        pageSize: state.size,
-        sizes: PAGE_SIZES,
-        onChange: ({ page, page_size: size }) => {
-          state.page = page;
-          state.size = size;
-          writeState(state);
-          load();
-        },
-      }),
     );
   }
 
   function refresh() {
-    load();
+    list.load();
     refreshKinds();
   }
 
@@ -307,60 +155,30 @@ export async function render(root, { params }) {
       item_name_es: h("input", { name: "item_name_es", lang: "es", value: entry?.item_name_es ?? "", maxlength: NAME_MAX, autocomplete: "off" }),
       item_name_zh: h("input", { name: "item_name_zh", lang: "zh-CN", value: entry?.item_name_zh ?? "", maxlength: NAME_MAX, autocomplete: "off" }),
     };
-    const saved = await dialog({
+    const saved = await formDialog({
       title: isNew ? t("admin.catalogs.add_title", { catalog: title() }) : t("admin.catalogs.edit_title", { entry: entry.item_number }),
-      className: "admin-dialog",
-      build: (close) => {
-        const message = formMessage();
-        const save = h("button", { type: "submit", id: "catalog-save", class: "primary" }, t("core.save"));
-        const form = h(
-          "form",
-          { id: "catalog-form", novalidate: true },
-          h(
-            "div",
-            { class: "admin-form-grid" },
-            field({ label: t("admin.catalogs.item_number"), control: inputs.item_number, name: "item_number", required: true, hint: t("admin.catalogs.item_number_hint") }),
-            field({ label: t("admin.catalogs.item_name"), control: inputs.item_name, name: "item_name", required: true }),
-            field({ label: t("admin.catalogs.item_name_es"), control: inputs.item_name_es, name: "item_name_es" }),
-            field({ label: t("admin.catalogs.item_name_zh"), control: inputs.item_name_zh, name: "item_name_zh" }),
-          ),
-          message,
-          h("div", { class: "actions" }, save, h("button", { type: "button", onclick: () => close(null) }, t("core.cancel"))),
-        );
-        form.addEventListener("submit", async (event) => {
-          event.preventDefault();
-          clearErrors(form);
-          say(message, "");
-          const values = Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, input.value.trim()]));
-          const missing = ["item_number", "item_name"].filter((name) => !values[name]);
-          if (missing.length) {
-            showErrors(form, { errors: missing.map((name) => ({ field: name, message: t("admin.required") })) });
-            return;
-          }
-          const body = { ...values, item_name_es: values.item_name_es || null, item_name_zh: values.item_name_zh || null };
-          let changes = body;
-          if (!isNew) {
-            changes = Object.fromEntries(Object.entries(body).filter(([name, value]) => value !== (entry[name] ?? null)));
-            if (!Object.keys(changes).length) {
-              close(entry);
-              return;
-            }
-          }
-          save.disabled = true;
-          try {
-            close(isNew ? await api.post(`/catalogs/${kind}`, body) : await api.patch(`/catalogs/${kind}/${entry.id}`, changes));
-          } catch (error) {
-            save.disabled = false;
-            let shown = error;
-            if (error.status === 409 && error.about?.("item_number")) {
-              shown = { errors: [{ field: "item_number", message: t("admin.catalogs.duplicate", { number: values.item_number, catalog: title() }) }] };
-            }
-            const left = showErrors(form, shown);
-            if (left.length || !shown.errors?.length) say(message, problemText(error));
-          }
-        });
-        return form;
-      },
+      formId: "catalog-form",
+      saveId: "catalog-save",
+      fields: h(
+        "div",
+        { class: "admin-form-grid" },
+        field({ label: t("admin.catalogs.item_number"), control: inputs.item_number, name: "item_number", required: true, hint: t("admin.catalogs.item_number_hint") }),
+        field({ label: t("admin.catalogs.item_name"), control: inputs.item_name, name: "item_name", required: true }),
+        field({ label: t("admin.catalogs.item_name_es"), control: inputs.item_name_es, name: "item_name_es" }),
+        field({ label: t("admin.catalogs.item_name_zh"), control: inputs.item_name_zh, name: "item_name_zh" }),
+      ),
+      read: () => Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, input.value.trim()])),
+      check: (values) => ["item_number", "item_name"].filter((name) => !values[name]).map((name) => ({ field: name, message: t("admin.required") })),
+      send: (values) =>
+        saveChanges(
+          entry,
+          { ...values, item_name_es: values.item_name_es || null, item_name_zh: values.item_name_zh || null },
+          { create: (body) => api.post(`/catalogs/${kind}`, body), update: (changes) => api.patch(`/catalogs/${kind}/${entry.id}`, changes) },
+        ),
+      explain: (error, values) =>
+        error.status === 409 && error.about?.("item_number")
+          ? { errors: [{ field: "item_number", message: t("admin.catalogs.duplicate", { number: values.item_number, catalog: title() }) }] }
+          : error,
     });
     if (!saved) return;
     notice(isNew ? t("admin.catalogs.added", { entry: saved.item_number }) : t("core.saved"), "success");
@@ -368,22 +186,13 @@ export async function render(root, { params }) {
   }
 
   // ---------------------------------------------------------------- active, delete
-  async function setActive(entry, active) {
-    if (!active) {
-      const sure = await confirmAction({
-        title: t("admin.catalogs.deactivate_title"),
-        text: t("admin.catalogs.deactivate_text", { entry: label(entry) }),
-        confirmLabel: t("admin.deactivate"),
-      });
-      if (!sure) return;
-    }
-    try {
-      await api.patch(`/catalogs/${kind}/${entry.id}`, { is_active: active });
-      notice(active ? t("admin.catalogs.activated", { entry: entry.item_number }) : t("admin.catalogs.deactivated", { entry: entry.item_number }), "success");
-      refresh();
-    } catch (error) {
-      notice(problemText(error), "error");
-    }
+  function setActive(entry, active) {
+    return setActiveState(active, {
+      confirm: { title: t("admin.catalogs.deactivate_title"), text: t("admin.catalogs.deactivate_text", { entry: label(entry) }) },
+      request: () => api.patch(`/catalogs/${kind}/${entry.id}`, { is_active: active }),
+      done: active ? t("admin.catalogs.activated", { entry: entry.item_number }) : t("admin.catalogs.deactivated", { entry: entry.item_number }),
+      then: refresh,
+    });
   }
 
   async function removeEntry(entry) {
@@ -420,15 +229,7 @@ export async function render(root, { params }) {
             ),
           ),
       });
-      if (instead) {
-        try {
-          await api.patch(`/catalogs/${kind}/${entry.id}`, { is_active: false });
-          notice(t("admin.catalogs.deactivated", { entry: entry.item_number }), "success");
-          refresh();
-        } catch (second) {
-          notice(problemText(second), "error");
-        }
-      }
+      if (instead) await sendChange(() => api.patch(`/catalogs/${kind}/${entry.id}`, { is_active: false }), t("admin.catalogs.deactivated", { entry: entry.item_number }), refresh);
     }
   }
 
@@ -722,10 +523,10 @@ export async function render(root, { params }) {
       ),
     ),
   );
-  await load();
+  await list.load();
 
   return () => {
-    clearTimeout(searchTimer);
+    filters.stop();
     importer.stop();
   };
 }
