@@ -128,7 +128,8 @@ function eventItem(event, labels) {
       "div",
       { class: "rec-event-head" },
       h("time", { datetime: first.at, title: first.at_local || first.at }, formatDateTime(first.at)),
-      h("strong", null, first.actor_name || first.actor_username),
+      // The translator writes its lines as the user "translator": the reader's word for it instead.
+      h("strong", null, first.action === "translated" && first.actor_username === "translator" ? t("origin.machine") : first.actor_name || first.actor_username),
       first.actor_role ? h("span", { class: "muted" }, `(${roleName(first.actor_role)})`) : null,
       h("span", { class: "rec-event-action" }, action),
       first.version ? h("span", { class: "muted" }, t("record.history.version", { version: first.version })) : null,
