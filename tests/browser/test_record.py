@@ -399,3 +399,43 @@ def test_leaving_with_unsaved_changes_asks_first_and_staying_keeps_them(
     browser_page.locator("#app-header nav a[href='/records']").click()
     expect(browser_page.locator('main[data-page="dashboard"]')).to_be_visible()
     assert api.record(record["id"])["responsible_department"] is None
+
+
+def test_the_apis_reasons_are_said_in_the_readers_language_next_to_their_fields(
+    page: Callable[..., Page], login: Callable[[Page, str, str], None], api: Api
+) -> None:
+    from playwright.sync_api import expect
+
+    record = api.create()  # nothing of section 4 yet: it cannot close
+    browser_page = signed_in(page, login, "QUA001")
+    use_language(browser_page, "es")
+    open_record(browser_page, record["id"])
+    browser_page.click("#close-record")
+    browser_page.fill("#sign-password", password("QUA001"))
+    browser_page.click("#sign-submit")
+    missing = browser_page.locator('#record-form [data-field="final_disposition_id"] .field-error')
+    expect(missing).to_have_text("Necesario antes de poder cerrar el registro.")
+    # The API's own English stays one hover away.
+    expect(missing).to_have_attribute("title", "required to close the record")
+    assert api.record(record["id"])["is_closed"] is False
+
+    # The other shapes of the API's messages, as the page words them in Spanish.
+    said = browser_page.evaluate(
+        """async () => {
+            const { fieldMessage } = await import("/ui/js/widgets/ui.js");
+            return [
+                "Expected `int` >= 1",
+                "Expected `str` of length <= 120",
+                "no failure-codes entry 999",
+                "inactive: part-numbers entry X-1 is no longer in use",
+                "something the page has no words for",
+            ].map(fieldMessage);
+        }"""
+    )
+    assert said == [
+        "Debe ser al menos 1.",
+        "Como máximo 120 caracteres.",
+        "Esta entrada no existe en Códigos de falla.",
+        "X-1 ya no se usa en Números de parte.",
+        "something the page has no words for",
+    ]

@@ -2,7 +2,7 @@
 // the field, pagers with totals, modal dialogs, status badges and catalog labels.
 
 import { h, replace, uid } from "../dom.js";
-import { formatNumber, t } from "../i18n.js";
+import { formatNumber, hasKey, t } from "../i18n.js";
 
 let region = null;
 
@@ -56,6 +56,39 @@ export function field({ label, control, name, hint, required = false, wide = fal
   );
 }
 
+// The API explains a refused value in English. The shapes it uses for the common cases are
+// said here in the reader's language; any other message is shown as the API wrote it.
+const MESSAGES = [
+  [/^Expected `str` of length >= 1$|^this field is required|^required$|^Object missing required field/, () => t("core.msg.required")],
+  [/^required to close the record$/, () => t("core.msg.required_to_close")],
+  [/^Expected `str` of length >= (\d+)$/, (m) => t("core.msg.min_length", { count: m[1] })],
+  [/^Expected `str` of length <= (\d+)$/, (m) => t("core.msg.max_length", { count: m[1] })],
+  [/^Expected `(?:int|float|number|decimal)` >= (\S+)$/, (m) => t("core.msg.at_least", { value: m[1] })],
+  [/^Expected `(?:int|float|number|decimal)` <= (\S+)$/, (m) => t("core.msg.at_most", { value: m[1] })],
+  [/^Expected `(?:int|float|number|decimal)` > (\S+)$/, (m) => t("core.msg.more_than", { value: m[1] })],
+  [/^Expected `(?:int|float|number|decimal)`/, () => t("core.msg.number")],
+  [/^Invalid .*date|^Expected `date`/, () => t("core.msg.date")],
+  [/^use at most 2 decimal places$/, () => t("core.msg.decimals")],
+  [/^no ([a-z-]+) entry (\d+)$/, (m) => t("core.msg.no_entry", { catalog: catalogName(m[1]) })],
+  [/^inactive: ([a-z-]+) entry (.+) is no longer in use$/, (m) => t("core.msg.inactive_entry", { catalog: catalogName(m[1]), number: m[2] })],
+  [/^no user \d+$/, () => t("core.msg.no_user")],
+  [/^inactive: user (\S+) is deactivated$/, (m) => t("core.msg.inactive_user", { username: m[1] })],
+];
+
+function catalogName(kind) {
+  return hasKey(`catalog.${kind}`) ? t(`catalog.${kind}`) : kind;
+}
+
+/** An API message about a field, in the reader's language where its shape is known. */
+export function fieldMessage(message) {
+  const text = String(message ?? "");
+  for (const [pattern, say] of MESSAGES) {
+    const found = pattern.exec(text);
+    if (found) return say(found);
+  }
+  return text;
+}
+
 /** Puts each {field, message} of an API error under its field; answers the messages left over. */
 export function showErrors(container, error) {
   clearErrors(container);
@@ -64,12 +97,14 @@ export function showErrors(container, error) {
     const box = container.querySelector(`[data-field="${CSS.escape(item.field)}"]`);
     const slot = box?.querySelector(".field-error");
     if (slot) {
-      slot.textContent = item.message;
+      slot.textContent = fieldMessage(item.message);
+      // The API's own words stay one hover away, for a report to the maintainers.
+      slot.title = item.message;
       slot.hidden = false;
       box.classList.add("invalid");
       box.querySelector("input,select,textarea")?.setAttribute("aria-invalid", "true");
     } else {
-      left.push(`${item.field}: ${item.message}`);
+      left.push(`${item.field}: ${fieldMessage(item.message)}`);
     }
   }
   const first = container.querySelector(".field.invalid input, .field.invalid select, .field.invalid textarea");
