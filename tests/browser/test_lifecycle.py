@@ -146,7 +146,7 @@ def test_a_record_goes_from_the_shop_floor_to_a_printed_closed_tag_through_the_p
     expect(description).to_contain_text("[es] Chatter marks on the sealing face")
     # The history names the translator in the reader's words too.
     translated = bench.locator('#history li.rec-event[data-action="translated"]').first
-    expect(translated).to_contain_text("traducción automática")
+    expect(translated).to_contain_text("Traductor automático")
     expect(translated).not_to_contain_text("Machine translation")
     bench.click("#show-original-defect_description")
     expect(bench.locator("#original-defect_description")).to_contain_text("Chatter marks on the sealing face")

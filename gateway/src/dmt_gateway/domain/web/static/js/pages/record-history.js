@@ -129,7 +129,7 @@ function eventItem(event, labels) {
       { class: "rec-event-head" },
       h("time", { datetime: first.at, title: first.at_local || first.at }, formatDateTime(first.at)),
       // The translator writes its lines as the user "translator": the reader's word for it instead.
-      h("strong", null, first.action === "translated" && first.actor_username === "translator" ? t("origin.machine") : first.actor_name || first.actor_username),
+      h("strong", null, first.action === "translated" && first.actor_username === "translator" ? t("record.history.translator") : first.actor_name || first.actor_username),
       first.actor_role ? h("span", { class: "muted" }, `(${roleName(first.actor_role)})`) : null,
       h("span", { class: "rec-event-action" }, action),
       first.version ? h("span", { class: "muted" }, t("record.history.version", { version: first.version })) : null,
