@@ -52,6 +52,30 @@ def open_record(page: Page, record_id: int) -> None:
     expect(page.locator("#history")).not_to_have_attribute("aria-busy", "true")
 
 
+def use_language(page: Page, language: str) -> None:
+    """Reads the page in `language` in this browser only (the user's profile, which other tests
+    share, is left as it is); the next screen drawn is in that language."""
+    page.evaluate(
+        """(language) => {
+            const stored = JSON.parse(localStorage.getItem("dmt.session"));
+            stored.user.language = language;
+            localStorage.setItem("dmt.session", JSON.stringify(stored));
+        }""",
+        language,
+    )
+
+
+def spoil_access_token(page: Page) -> None:
+    """Makes the stored access token one the server refuses, as an expired one is."""
+    page.evaluate(
+        """() => {
+            const stored = JSON.parse(localStorage.getItem("dmt.session"));
+            stored.access_token = "expired.token.value";
+            localStorage.setItem("dmt.session", JSON.stringify(stored));
+        }"""
+    )
+
+
 def read_qr_codes(png: bytes) -> list[str]:
     """The text of every QR code in a screenshot."""
     import zxingcpp

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from browser.steps import open_record
+from browser.steps import open_record, use_language
 from running import System
 
 if TYPE_CHECKING:
@@ -62,14 +62,7 @@ def test_every_screen_passes_the_automatic_accessibility_checks(
     # browser only: the Admin's profile, which other tests share, keeps its own.
     browser_page.evaluate("() => sessionStorage.removeItem('dmt.language.picked')")
     login(browser_page, "ADM001", "admin123")
-    browser_page.evaluate(
-        """(language) => {
-            const stored = JSON.parse(localStorage.getItem("dmt.session"));
-            stored.user.language = language;
-            localStorage.setItem("dmt.session", JSON.stringify(stored));
-        }""",
-        language,
-    )
+    use_language(browser_page, language)
     browser_page.goto("/records")
     expect(browser_page.locator("html")).to_have_attribute("lang", "zh-CN" if language == "zh" else language)
     expect(browser_page.locator("#chart-pareto")).to_have_attribute("data-state", "drawn")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from browser.steps import LEGACY_TAG_FIELDS, choose, open_record, read_qr_codes
+from browser.steps import LEGACY_TAG_FIELDS, choose, open_record, read_qr_codes, spoil_access_token
 from running import System
 
 if TYPE_CHECKING:
@@ -255,13 +255,7 @@ def test_an_expired_token_is_refreshed_and_an_ended_sign_in_returns_to_the_login
 
     # The access token runs out: the next call refreshes it and the page goes on.
     before = browser_page.evaluate("JSON.parse(localStorage.getItem('dmt.session'))")
-    browser_page.evaluate(
-        """() => {
-            const stored = JSON.parse(localStorage.getItem("dmt.session"));
-            stored.access_token = "expired.token.value";
-            localStorage.setItem("dmt.session", JSON.stringify(stored));
-        }"""
-    )
+    spoil_access_token(browser_page)
     browser_page.goto("/records?status=open")
     expect(browser_page.locator('main[data-page="dashboard"]')).to_be_visible()
     expect(browser_page.locator("#records-table")).to_be_visible()
@@ -274,13 +268,7 @@ def test_an_expired_token_is_refreshed_and_an_ended_sign_in_returns_to_the_login
     with httpx.Client(base_url=system.gateway) as client:
         ended = client.post("/api/v1/auth/logout", json={"refresh_token": after["refresh_token"]})
         assert ended.status_code == 204, ended.text
-    browser_page.evaluate(
-        """() => {
-            const stored = JSON.parse(localStorage.getItem("dmt.session"));
-            stored.access_token = "expired.token.value";
-            localStorage.setItem("dmt.session", JSON.stringify(stored));
-        }"""
-    )
+    spoil_access_token(browser_page)
     browser_page.goto("/records?status=closed")
     expect(browser_page.locator("#login-form")).to_be_visible()
     expect(browser_page.locator("#login-reason")).to_be_visible()

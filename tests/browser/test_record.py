@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from browser.steps import choose, open_record
+from browser.steps import choose, open_record, use_language
 from running import System
 
 if TYPE_CHECKING:
@@ -126,18 +126,6 @@ def signed_in(page_factory: Callable[..., Page], login: Callable[[Page, str, str
     page = page_factory()
     login(page, username, password(username))
     return page
-
-
-def use_language(page: Page, language: str) -> None:
-    """Reads the page in `language` in this browser only (the user's profile is left as it is)."""
-    page.evaluate(
-        """(language) => {
-            const stored = JSON.parse(localStorage.getItem("dmt.session"));
-            stored.user.language = language;
-            localStorage.setItem("dmt.session", JSON.stringify(stored));
-        }""",
-        language,
-    )
 
 
 def test_an_inspector_creates_a_record_through_the_form(
