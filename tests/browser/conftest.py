@@ -23,6 +23,7 @@ import pytest
 
 from dmt_shared.translator_fake import FakeLibreTranslate
 
+from browser.steps import Admin
 from running import ROOT, System, running_system
 
 if TYPE_CHECKING:
@@ -240,3 +241,11 @@ def login() -> Callable[[Page, str, str], None]:
             pytest.fail(f"{username} could not sign in: {error.inner_text()}", pytrace=False)
 
     return sign_in
+
+
+@pytest.fixture
+def admin(system: System) -> Iterator[Admin]:
+    """The Admin's API client: makes people of their own for a test, reads back what was saved."""
+    made = Admin(system)
+    yield made
+    made.client.close()

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+import secrets
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from running import System
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+
+#: The password of the people a test makes with Admin.person().
+PASSWORD = "Browser-test-passw0rd"
+ADMIN = ("ADM001", "admin123")
 
 #: Every field of the legacy DMT-001 tag, by the API's name, that a dispositioned record prints filled.
 LEGACY_TAG_FIELDS = (
@@ -82,3 +91,46 @@ def read_qr_codes(png: bytes) -> list[str]:
     from PIL import Image
 
     return [found.text for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+
+
+class Admin:
+    """The Admin's signed-in API client, for making the people and reading back what was saved."""
+
+    def __init__(self, system: System) -> None:
+        self.client = system.client()
+        answer = self.client.post("/api/v1/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]})
+        answer.raise_for_status()
+        self.client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+
+    def person(self, role: str, language: str, time_zone: str) -> dict[str, Any]:
+        username = f"BT{secrets.token_hex(3).upper()}"
+        answer = self.client.post(
+            "/api/v1/users",
+            json={
+                "username": username,
+                "full_name": f"{role} {username}",
+                "role": role,
+                "password": PASSWORD,
+                "language": language,
+                "time_zone": time_zone,
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    def record(self, record_id: int) -> dict[str, Any]:
+        answer = self.client.get(f"/api/v1/records/{record_id}")
+        answer.raise_for_status()
+        return answer.json()
+
+    def me(self, username: str) -> dict[str, Any]:
+        with httpx.Client(base_url=str(self.client.base_url)) as client:
+            answer = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+            answer.raise_for_status()
+            return answer.json()["user"]
+
+    def first(self, kind: str, number: int = 0) -> dict[str, Any]:
+        query = {"is_active": "true", "sort": "item_number", "order": "asc", "page_size": number + 1}
+        answer = self.client.get(f"/api/v1/catalogs/{kind}", params=query)
+        answer.raise_for_status()
+        return answer.json()["items"][number]

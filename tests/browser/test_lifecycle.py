@@ -10,76 +10,19 @@ system runs with (``[es] <text>``), so the page's machine-translation marks can 
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import httpx
-import pytest
-
-from browser.steps import LEGACY_TAG_FIELDS, choose, open_record, read_qr_codes, spoil_access_token
+from browser.steps import LEGACY_TAG_FIELDS, PASSWORD, Admin, choose, open_record, read_qr_codes
 from running import System
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-PASSWORD = "Lifecycle-passw0rd"
-ADMIN = ("ADM001", "admin123")
-
 #: Words of the page in each language (the navigation's link to the list, section 4's title).
 RECORDS_LINK = {"en": "Records", "es": "Registros", "zh": "记录"}
 SECTION_FOUR = {"en": "4. Engineering disposition", "es": "4. Disposición de ingeniería", "zh": "4. 工程处置"}
-
-
-class Admin:
-    """The Admin's signed-in API client, for making the people and reading back what was saved."""
-
-    def __init__(self, system: System) -> None:
-        self.client = system.client()
-        answer = self.client.post("/api/v1/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]})
-        answer.raise_for_status()
-        self.client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
-
-    def person(self, role: str, language: str, time_zone: str) -> dict[str, Any]:
-        username = f"LC{secrets.token_hex(3).upper()}"
-        answer = self.client.post(
-            "/api/v1/users",
-            json={
-                "username": username,
-                "full_name": f"{role} {username}",
-                "role": role,
-                "password": PASSWORD,
-                "language": language,
-                "time_zone": time_zone,
-            },
-        )
-        assert answer.status_code == 201, answer.text
-        return answer.json()
-
-    def record(self, record_id: int) -> dict[str, Any]:
-        answer = self.client.get(f"/api/v1/records/{record_id}")
-        answer.raise_for_status()
-        return answer.json()
-
-    def me(self, username: str) -> dict[str, Any]:
-        with httpx.Client(base_url=str(self.client.base_url)) as client:
-            answer = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
-            answer.raise_for_status()
-            return answer.json()["user"]
-
-    def first(self, kind: str, number: int = 0) -> dict[str, Any]:
-        query = {"is_active": "true", "sort": "item_number", "order": "asc", "page_size": number + 1}
-        answer = self.client.get(f"/api/v1/catalogs/{kind}", params=query)
-        answer.raise_for_status()
-        return answer.json()["items"][number]
-
-
-@pytest.fixture
-def admin(system: System) -> Iterator[Admin]:
-    made = Admin(system)
-    yield made
-    made.client.close()
 
 
 def test_a_record_goes_from_the_shop_floor_to_a_printed_closed_tag_through_the_page(
@@ -241,37 +184,3 @@ def test_a_record_goes_from_the_shop_floor_to_a_printed_closed_tag_through_the_p
     expect(desk.locator('fieldset[data-section="4"] legend')).to_have_text(SECTION_FOUR["zh"])
     expect(desk.locator("#app-header nav")).to_contain_text(RECORDS_LINK["zh"])
     assert admin.me(quality["username"])["language"] == "zh"
-
-
-def test_an_expired_token_is_refreshed_and_an_ended_sign_in_returns_to_the_login(
-    system: System, admin: Admin, page: Callable[..., Page], login: Callable[[Page, str, str], None]
-) -> None:
-    from playwright.sync_api import expect
-
-    person = admin.person("Inspector", "en", "UTC")
-    browser_page = page()
-    login(browser_page, person["username"], PASSWORD)
-    expect(browser_page.locator("#records-table")).to_be_visible()
-
-    # The access token runs out: the next call refreshes it and the page goes on.
-    before = browser_page.evaluate("JSON.parse(localStorage.getItem('dmt.session'))")
-    spoil_access_token(browser_page)
-    browser_page.goto("/records?status=open")
-    expect(browser_page.locator('main[data-page="dashboard"]')).to_be_visible()
-    expect(browser_page.locator("#records-table")).to_be_visible()
-    after = browser_page.evaluate("JSON.parse(localStorage.getItem('dmt.session'))")
-    assert after["refresh_token"] != before["refresh_token"]
-    assert after["access_token"] not in (before["access_token"], "expired.token.value")
-
-    # The sign-in ends elsewhere (signed out on another device): a clear return to the login,
-    # and back to the same view after signing in again.
-    with httpx.Client(base_url=system.gateway) as client:
-        ended = client.post("/api/v1/auth/logout", json={"refresh_token": after["refresh_token"]})
-        assert ended.status_code == 204, ended.text
-    spoil_access_token(browser_page)
-    browser_page.goto("/records?status=closed")
-    expect(browser_page.locator("#login-form")).to_be_visible()
-    expect(browser_page.locator("#login-reason")).to_be_visible()
-    login(browser_page, person["username"], PASSWORD)
-    expect(browser_page.locator('main[data-page="dashboard"]')).to_be_visible()
-    assert browser_page.url.endswith("/records?status=closed")

@@ -113,14 +113,69 @@ async function refreshNow(usedToken) {
   throw error;
 }
 
+const LEASE = "dmt.refresh.lease";
+const SETTLE_MS = 300;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `task` while no other tab of this site runs one: with a Web Lock where the browser has
+ * them (https, or this computer), else with a short lease written in localStorage (a page served
+ * over plain http to another host has no Web Locks). Two tabs that refreshed with the same
+ * token at once would end the sign-in for both.
+ */
+async function oneTabAtATime(task) {
+  // The tab that refreshed keeps its turn a moment longer: localStorage reaches the other tabs a
+  // little after it is written, and a tab reading the old pair would send a used token.
+  const settled = (run) =>
+    new Promise((resolve, reject) => {
+      run(async () => {
+        try {
+          resolve(await task());
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        await sleep(SETTLE_MS);
+      });
+    });
+  if (navigator.locks) return settled((turn) => navigator.locks.request("dmt.refresh", turn));
+  return settled(async (turn) => {
+    const me = `${Date.now()}-${Math.random()}`;
+    const holder = () => {
+      try {
+        return JSON.parse(localStorage.getItem(LEASE) || "null");
+      } catch {
+        return null;
+      }
+    };
+    for (let tries = 0; tries < 100; tries += 1) {
+      const lease = holder();
+      if (!lease || lease.until < Date.now()) {
+        // A short lease: one left behind by a closed tab holds the others up for 3 s at most.
+        localStorage.setItem(LEASE, JSON.stringify({ owner: me, until: Date.now() + 3000 }));
+        // Another tab may have written its lease at the same moment: the last write wins.
+        await sleep(50);
+        if (holder()?.owner === me) {
+          try {
+            return await turn();
+          } finally {
+            if (holder()?.owner === me) localStorage.removeItem(LEASE);
+          }
+        }
+      }
+      await sleep(50 + Math.random() * 50);
+    }
+    return turn();
+  });
+}
+
 /**
  * A new access token after `usedToken` was refused or ran out; null when the sign-in is over
  * (the listeners are told, and the page returns to the sign-in form).
  */
 export function refresh(usedToken) {
   if (!refreshing) {
-    const run = () => refreshNow(usedToken);
-    const task = navigator.locks ? navigator.locks.request("dmt.refresh", run) : run();
+    const task = oneTabAtATime(() => refreshNow(usedToken));
     refreshing = task.finally(() => {
       refreshing = null;
     });
