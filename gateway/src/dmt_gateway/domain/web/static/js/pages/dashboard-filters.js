@@ -6,23 +6,24 @@ import { api } from "../api.js";
 import { h } from "../dom.js";
 import { currentTimeZone, formatNumber, t } from "../i18n.js";
 import { catalogPicker, userPicker } from "../widgets/picker.js";
+import { CATALOG_OF } from "./record-model.js";
 import { field, showErrors } from "../widgets/ui.js";
 
 export const STATUSES = ["open", "in_analysis", "dispositioned", "closed", "reopened"];
 
-/** Catalog id filters: the API parameter and the catalog it names. The first four are always in view. */
+/** Catalog id filters, in the order shown: the API parameter and the catalog it names. The first four are always in view. */
 const CATALOG_FILTERS = [
-  { name: "part_number_id", kind: "part-numbers" },
-  { name: "work_center_id", kind: "work-centers" },
-  { name: "customer_id", kind: "customers" },
-  { name: "failure_code_id", kind: "failure-codes" },
-  { name: "level_id", kind: "levels" },
-  { name: "area_id", kind: "areas" },
-  { name: "prepared_by_id", kind: "prepared-by" },
-  { name: "inspection_item_id", kind: "inspection-items" },
-  { name: "process_code_id", kind: "process-codes" },
-  { name: "final_disposition_id", kind: "dispositions" },
-];
+  "part_number_id",
+  "work_center_id",
+  "customer_id",
+  "failure_code_id",
+  "level_id",
+  "area_id",
+  "prepared_by_id",
+  "inspection_item_id",
+  "process_code_id",
+  "final_disposition_id",
+].map((name) => ({ name, kind: CATALOG_OF[name] }));
 const USER_FILTERS = ["created_by_id", "engineer_id", "analysis_by_id", "disposition_approved_by_id"];
 const ID_FILTERS = [...CATALOG_FILTERS.map((f) => f.name), ...USER_FILTERS];
 const VALUE_FILTERS = [
