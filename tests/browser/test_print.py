@@ -9,7 +9,6 @@ by a user of this module's own (PRT001), so changing the language here changes n
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,10 +19,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import zxingcpp
-from PIL import Image
 
-from browser.steps import LEGACY_TAG_FIELDS
+from dmt_shared.contracts import RECORD_CATALOG_FIELDS
+
+from browser.steps import LEGACY_TAG_FIELDS, read_qr_codes
 from running import System
 
 if TYPE_CHECKING:
@@ -72,18 +71,7 @@ def records(system: System) -> Records:
         assert created.status_code in (201, 409), created.text
         ids = {
             kind: _first_id(client, admin, f"/catalogs/{kind}", is_active="true")
-            for kind in (
-                "part-numbers",
-                "work-centers",
-                "customers",
-                "levels",
-                "areas",
-                "prepared-by",
-                "inspection-items",
-                "process-codes",
-                "dispositions",
-                "failure-codes",
-            )
+            for kind in RECORD_CATALOG_FIELDS.values()
         }
         engineer_id = _first_id(client, admin, "/users", q="ENG001")
         operator_id = _first_id(client, admin, "/users", q="OPR001")
@@ -231,8 +219,7 @@ def test_the_qr_code_of_the_tag_reads_back_as_the_records_address(
     show(browser_page, record, "tag")
     browser_page.wait_for_function("() => document.querySelector('#print-qr').naturalWidth > 0")
     address = f"{system.gateway}/records/{record['id']}"
-    picture = Image.open(io.BytesIO(browser_page.locator("#print-qr").screenshot()))
-    assert [code.text for code in zxingcpp.read_barcodes(picture)] == [address]
+    assert read_qr_codes(browser_page.locator("#print-qr").screenshot()) == [address]
     assert browser_page.inner_text("#print-qr-url") == address
 
 
