@@ -4,6 +4,7 @@
 
 import { saveBlob } from "./dom.js";
 import { language } from "./i18n.js";
+import { queryString } from "./router.js";
 import { accessToken, refresh } from "./session.js";
 
 export class ApiError extends Error {
@@ -22,21 +23,6 @@ export class ApiError extends Error {
   about(field) {
     return this.errors.find((e) => e.field === field)?.message ?? null;
   }
-}
-
-/** A query string from an object: empty values left out, arrays as comma lists. */
-export function queryString(params) {
-  const query = new URLSearchParams();
-  for (const [name, value] of Object.entries(params || {})) {
-    if (value === undefined || value === null || value === "") continue;
-    if (Array.isArray(value)) {
-      if (value.length) query.set(name, value.join(","));
-    } else {
-      query.set(name, String(value));
-    }
-  }
-  const text = query.toString();
-  return text ? `?${text}` : "";
 }
 
 async function send(method, url, { body, version, headers = {} }, token) {

@@ -91,15 +91,24 @@ export function query() {
  * the view can be bookmarked and shared, and Back returns to the previous filter.
  */
 export function setQuery(values, { replace = false } = {}) {
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(values)) {
-    if (value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length)) continue;
-    params.set(name, Array.isArray(value) ? value.join(",") : String(value));
-  }
-  const text = params.toString();
-  const path = location.pathname + (text ? `?${text}` : "");
+  const path = location.pathname + queryString(values);
   if (path === location.pathname + location.search) return;
   if (replace) history.replaceState(null, "", path);
   else history.pushState(null, "", path);
   shownPath = path;
+}
+
+/** A query string from an object: empty values left out, arrays as comma lists. */
+export function queryString(params) {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params || {})) {
+    if (value === undefined || value === null || value === "") continue;
+    if (Array.isArray(value)) {
+      if (value.length) query.set(name, value.join(","));
+    } else {
+      query.set(name, String(value));
+    }
+  }
+  const text = query.toString();
+  return text ? `?${text}` : "";
 }
