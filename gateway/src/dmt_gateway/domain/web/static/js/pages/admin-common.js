@@ -197,7 +197,7 @@ export function pagedList({ sorts, qMax, own, results, fetch, table }) {
               ? sortHeader(column.label, column.sort, state, (name, order) => change({ sort: name, order, page: 1 }))
               : h("th", { scope: "col", class: column.class }, column.label),
           ),
-          h("th", { scope: "col" }, h("span", { class: "admin-visually-hidden" }, t("admin.actions"))),
+          h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("admin.actions"))),
         ),
       ),
       h(

@@ -298,8 +298,8 @@ function languagesTable(name, set, { onCorrect }) {
   return h(
     "table",
     { class: "rec-languages" },
-    h("caption", { class: "rec-visually-hidden" }, t("record.text.all_caption", { field: fieldLabel(name) })),
-    h("thead", null, h("tr", null, h("th", { scope: "col" }, t("core.language")), h("th", { scope: "col" }, t("record.text.text")), h("th", { scope: "col" }, t("record.text.source")), h("th", { scope: "col" }, h("span", { class: "rec-visually-hidden" }, t("record.text.correct"))))),
+    h("caption", { class: "visually-hidden" }, t("record.text.all_caption", { field: fieldLabel(name) })),
+    h("thead", null, h("tr", null, h("th", { scope: "col" }, t("core.language")), h("th", { scope: "col" }, t("record.text.text")), h("th", { scope: "col" }, t("record.text.source")), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("record.text.correct"))))),
     h("tbody", null, rows),
   );
 }
